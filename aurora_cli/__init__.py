@@ -1,0 +1,1 @@
+"""Aurora: exact validator P&L and partner commissions."""

@@ -1,0 +1,192 @@
+"""`aurora db`: the embedded cluster (up, stop, status) and migrations of any database.
+
+up/stop/status act on the local data directory and need no login: whoever can read the data
+directory owns the cluster. upgrade/downgrade need an ADMIN once users exist.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import make_url, text
+
+from aurora_cli.cli.frame import Runtime, command
+from aurora_cli.db.cluster import DATABASE, EmbeddedCluster, write_cluster_note
+from aurora_cli.db.engine import make_engine
+from aurora_cli.db.migrate import current_revision, downgrade, head_revision, sqlalchemy_url, upgrade
+from aurora_cli.domain.permissions import Permission
+from aurora_cli.errors import UsageError
+
+app = typer.Typer(
+    help="The database: embedded cluster lifecycle and schema migrations.", no_args_is_help=True
+)
+
+
+def _status(rt: Runtime) -> dict:
+    settings = rt.settings
+    if settings.database_url:
+        url = sqlalchemy_url(settings.database_url)
+        shown = make_url(url).render_as_string(hide_password=True).replace("+psycopg", "")
+        try:
+            revision = current_revision(url)
+            running = True
+        except Exception:
+            revision, running = None, False
+        return {"url": shown, "running": running, "data_dir": None, "revision": revision, "embedded": False}
+    cluster = EmbeddedCluster(settings.data_dir)
+    status = cluster.status()
+    revision = None
+    if status.running:
+        try:
+            revision = current_revision(cluster.url(DATABASE, driver="postgresql+psycopg"))
+        except Exception:
+            revision = None
+    return {
+        "url": status.url,
+        "running": status.running,
+        "data_dir": str(status.data_dir),
+        "revision": revision,
+        "embedded": True,
+        "server_binaries": str(status.bin_dir) if status.bin_dir else None,
+    }
+
+
+def _has_users(url: str) -> bool:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            if not sa_inspect(conn).has_table("users"):
+                return False
+            return bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM users)")).scalar())
+    finally:
+        engine.dispose()
+
+
+@command(app, "up", path="db up", permission=None, help="Create, start and migrate the embedded database.")
+def db_up(rt: Runtime) -> None:
+    settings = rt.settings
+    if settings.database_url:
+        url = sqlalchemy_url(settings.database_url)
+        if _has_users(url):
+            rt.require(Permission.ADMINISTER)
+    else:
+        cluster = EmbeddedCluster(settings.data_dir)
+        created = cluster.init()
+        if not cluster.is_running():
+            rt.output.say(f"Starting PostgreSQL in {cluster.data_dir} ...")
+            cluster.start()
+        cluster.create_database(DATABASE)
+        write_cluster_note(cluster)
+        if created:
+            rt.output.say(f"Created a new PostgreSQL cluster in {cluster.data_dir}.")
+        url = cluster.url(DATABASE, driver="postgresql+psycopg")
+    before = current_revision(url)
+    upgrade(url, "head")
+    after = current_revision(url)
+    with rt.transaction() as session:
+        rt.audit(
+            session,
+            action="DB_MIGRATE",
+            resource_type="database",
+            resource_id=after,
+            before={"revision": before},
+            after={"revision": after},
+        )
+    rt.output.say(
+        f"Database ready at revision {after}" + ("" if before != after else " (already current)") + "."
+    )
+    rt.output.single(_status(rt), title="Aurora database")
+
+
+@command(app, "stop", path="db stop", permission=None, help="Stop the embedded database.")
+def db_stop(rt: Runtime) -> None:
+    if rt.settings.database_url:
+        raise UsageError(
+            "db stop manages the embedded cluster only; an external database is managed elsewhere."
+        )
+    cluster = EmbeddedCluster(rt.settings.data_dir)
+    # Audit before the server goes away.
+    rt.audit_invocation("db stop", 0, None)
+    rt.audited = True
+    stopped = cluster.stop()
+    rt.output.say("Stopped the embedded database." if stopped else "The embedded database was not running.")
+
+
+@command(
+    app,
+    "status",
+    path="db status",
+    permission=None,
+    help="Where the database is, whether it runs, its revision.",
+)
+def db_status(rt: Runtime) -> None:
+    status = _status(rt)
+    if rt.output.is_machine:
+        rt.output.single({k: status[k] for k in ("url", "running", "data_dir", "revision")})
+    else:
+        rt.output.single(status, title="Aurora database")
+
+
+@command(
+    app, "upgrade", path="db upgrade", permission=None, help="Migrate the database up (default: to head)."
+)
+def db_upgrade(
+    rt: Runtime,
+    revision: Annotated[str, typer.Argument(help="Target revision (default head).")] = "head",
+) -> None:
+    url = _migration_url(rt)
+    before = current_revision(url)
+    upgrade(url, revision)
+    after = current_revision(url)
+    with rt.transaction() as session:
+        rt.audit(
+            session,
+            action="DB_MIGRATE",
+            resource_type="database",
+            resource_id=after,
+            before={"revision": before},
+            after={"revision": after},
+        )
+    rt.output.say(f"Migrated from {before or 'base'} to {after or 'base'} (head is {head_revision()}).")
+
+
+@command(app, "downgrade", path="db downgrade", permission=None, help="Migrate the database down to REV.")
+def db_downgrade(
+    rt: Runtime,
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. 003 or base.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    url = _migration_url(rt)
+    before = current_revision(url)
+    if not yes and not typer.confirm(
+        f"Downgrade {before} to {revision}? Data in dropped tables is lost", err=True
+    ):
+        raise UsageError("downgrade cancelled.")
+    if revision != "base":
+        with rt.transaction() as session:
+            rt.audit(
+                session,
+                action="DB_MIGRATE",
+                resource_type="database",
+                resource_id=revision,
+                before={"revision": before},
+                after={"revision": revision},
+            )
+    downgrade(url, revision)
+    rt.audited = revision == "base"  # below 002 the audit log cannot hold a COMMAND row
+    rt.output.say(f"Migrated from {before} down to {revision}.")
+
+
+def _migration_url(rt: Runtime) -> str:
+    settings = rt.settings
+    if settings.database_url:
+        url = sqlalchemy_url(settings.database_url)
+    else:
+        cluster = EmbeddedCluster(settings.data_dir)
+        cluster.ensure_running()
+        url = cluster.url(DATABASE, driver="postgresql+psycopg")
+    if _has_users(url):
+        rt.require(Permission.ADMINISTER)
+    return url

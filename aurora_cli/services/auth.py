@@ -1,0 +1,277 @@
+"""Users, passwords, session and service tokens (SPEC §11).
+
+Passwords are bcrypt hashes. Tokens are 256-bit random strings shown once; only their SHA-256 is
+stored (a token has full entropy, so a fast hash is enough and lets lookup use an index).
+Never prints: returns values for the CLI to render.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import bcrypt
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from aurora_cli.db.models import Chain, Partner, User, UserToken
+from aurora_cli.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from aurora_cli.settings import Settings
+
+ROLES = ("ADMIN", "FINANCE", "OPS", "PARTNER", "AUDITOR")
+SESSION_DAYS = 30
+TOKEN_PREFIX = "aur_"
+MIN_PASSWORD = 8
+BCRYPT_MAX_BYTES = 72
+
+
+@dataclass(frozen=True)
+class AuthenticatedUser:
+    user_id: uuid.UUID
+    username: str
+    role: str
+    partner_id: str | None
+    allowed_chain_ids: tuple[str, ...] | None
+    allowed_validator_keys: tuple[str, ...] | None
+
+
+# -- passwords ------------------------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    check_password_rules(password)
+    rounds = int(os.environ.get("AURORA_BCRYPT_ROUNDS", "12"))
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=rounds)).decode("ascii")
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"the password is too short: use at least {MIN_PASSWORD} characters.")
+    if len(password.encode("utf-8")) > BCRYPT_MAX_BYTES:
+        raise InvalidInput(f"the password is too long: bcrypt uses at most {BCRYPT_MAX_BYTES} bytes.")
+
+
+def password_matches(password: str, password_hash: str) -> bool:
+    encoded = password.encode("utf-8")
+    if len(encoded) > BCRYPT_MAX_BYTES:
+        return False
+    return bcrypt.checkpw(encoded, password_hash.encode("ascii"))
+
+
+# -- users ----------------------------------------------------------------------------------
+
+
+def user_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def bootstrap_admin(session: Session, *, username: str, email: str, password: str) -> User:
+    """Create the very first ADMIN; refused once any user exists."""
+    # Serialize two concurrent bootstraps: the loser sees the winner's row.
+    session.execute(select(func.pg_advisory_xact_lock(0x424F4F54)))
+    if user_count(session) > 0:
+        raise Conflict("users already exist: bootstrap-admin only works on an empty database; ask an ADMIN.")
+    return add_user(session, username=username, email=email, password=password, role="ADMIN")
+
+
+def add_user(
+    session: Session,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    role: str,
+    partner_name: str | None = None,
+    chains: list[str] | None = None,
+    validators: list[str] | None = None,
+) -> User:
+    role = role.upper()
+    errors: list[tuple[str, str]] = []
+    if role not in ROLES:
+        errors.append(("--role", f"unknown role {role!r}; use one of {', '.join(ROLES)}"))
+    if not re.fullmatch(r"[A-Za-z0-9_.@-]{2,100}", username):
+        errors.append(("--username", "use 2-100 letters, digits, '_', '.', '@' or '-'"))
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+", email) or len(email) > 200:
+        errors.append(("--email", "not an e-mail address"))
+    if role == "PARTNER" and not partner_name:
+        errors.append(("--partner", "a PARTNER user must name the partner it belongs to"))
+    if role != "PARTNER" and partner_name:
+        errors.append(("--partner", "only PARTNER users belong to a partner"))
+    if errors:
+        raise InvalidInput("the user was not created: fix the options below.", details=errors)
+    partner_id = None
+    if partner_name:
+        partner_id = session.scalar(select(Partner.partner_id).where(Partner.partner_name == partner_name))
+        if partner_id is None:
+            raise NotFound(f"no partner named {partner_name!r}: apply its agreement first.")
+    for chain in chains or []:
+        if session.get(Chain, chain) is None:
+            raise NotFound(f"unknown chain {chain!r}: run `aurora config apply` or fix --chains.")
+    if session.scalar(select(User.user_id).where((User.username == username) | (User.email == email))):
+        raise Conflict(f"a user with username {username!r} or email {email!r} already exists.")
+    user = User(
+        username=username,
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        partner_id=partner_id,
+        allowed_chain_ids=chains or None,
+        allowed_validator_keys=validators or None,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user named {username!r}: see `aurora users list`.")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def deactivate_user(session: Session, username: str) -> tuple[dict, dict]:
+    user = get_user(session, username)
+    before = user_snapshot(user)
+    user.is_active = False
+    user.updated_at = datetime.now(UTC)
+    for token in session.scalars(
+        select(UserToken).where(UserToken.user_id == user.user_id, UserToken.revoked_at.is_(None))
+    ):
+        token.revoked_at = datetime.now(UTC)
+    session.flush()
+    return before, user_snapshot(user)
+
+
+def user_snapshot(user: User) -> dict:
+    return {
+        "user_id": str(user.user_id),
+        "username": user.username,
+        "email": user.email,
+        "role": str(getattr(user.role, "value", user.role)),
+        "partner_id": str(user.partner_id) if user.partner_id else None,
+        "allowed_chain_ids": user.allowed_chain_ids,
+        "allowed_validator_keys": user.allowed_validator_keys,
+        "is_active": user.is_active,
+    }
+
+
+# -- tokens ---------------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(
+    session: Session, user: User, *, kind: str, expires_days: int | None, name: str | None = None
+) -> str:
+    """Create a token, store its hash, return the token itself (shown once)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
+    session.add(
+        UserToken(
+            user_id=user.user_id, token_hash=_token_hash(token), kind=kind, name=name, expires_at=expires
+        )
+    )
+    session.flush()
+    return token
+
+
+def login(session: Session, *, username: str, password: str) -> tuple[User, str]:
+    user = session.scalar(select(User).where(User.username == username))
+    # Same sentence for unknown user and wrong password: do not reveal which usernames exist.
+    if user is None or not password_matches(password, user.password_hash):
+        raise NotAuthenticated("wrong username or password.")
+    if not user.is_active:
+        raise NotAuthenticated(f"user {username!r} is deactivated: ask an ADMIN.")
+    user.last_login_at = datetime.now(UTC)
+    return user, issue_token(session, user, kind="SESSION", expires_days=SESSION_DAYS)
+
+
+def revoke_token(session: Session, token: str) -> bool:
+    row = session.scalar(select(UserToken).where(UserToken.token_hash == _token_hash(token)))
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = datetime.now(UTC)
+    return True
+
+
+def authenticate(session: Session, token: str | None) -> AuthenticatedUser:
+    if not token:
+        raise NotAuthenticated(
+            "not logged in: run `aurora login --username U`, or set AURORA_TOKEN to a service token."
+        )
+    now = datetime.now(UTC)
+    row = session.execute(
+        select(UserToken, User)
+        .join(User, User.user_id == UserToken.user_id)
+        .where(UserToken.token_hash == _token_hash(token))
+    ).first()
+    if row is None:
+        raise NotAuthenticated(
+            "the token is not valid for this database: log in again or use a current token."
+        )
+    token_row, user = row
+    if token_row.revoked_at is not None:
+        raise NotAuthenticated("the token was revoked: log in again.")
+    if token_row.expires_at is not None and token_row.expires_at <= now:
+        raise NotAuthenticated("the token has expired: log in again, or create a new service token.")
+    if not user.is_active:
+        raise NotAuthenticated(f"user {user.username!r} is deactivated: ask an ADMIN.")
+    token_row.last_used_at = now
+    return AuthenticatedUser(
+        user_id=user.user_id,
+        username=user.username,
+        role=str(getattr(user.role, "value", user.role)),
+        partner_id=str(user.partner_id) if user.partner_id else None,
+        allowed_chain_ids=tuple(user.allowed_chain_ids) if user.allowed_chain_ids else None,
+        allowed_validator_keys=tuple(user.allowed_validator_keys) if user.allowed_validator_keys else None,
+    )
+
+
+# -- the credentials file ---------------------------------------------------------------------
+
+
+def presented_token(settings: Settings) -> str | None:
+    """AURORA_TOKEN wins over the credentials file written by `aurora login`."""
+    if settings.token:
+        return settings.token
+    path = settings.credentials_path
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("token")
+    except (OSError, ValueError):
+        return None
+
+
+def save_credentials(path: Path, *, username: str, token: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump({"username": username, "token": token}, handle)
+    path.chmod(0o600)
+
+
+def forget_credentials(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    token = None
+    try:
+        token = json.loads(path.read_text(encoding="utf-8")).get("token")
+    except (OSError, ValueError):
+        pass
+    path.unlink()
+    return token

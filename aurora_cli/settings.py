@@ -1,0 +1,69 @@
+"""Settings: committed defaults < user file (or --config) < AURORA_* environment < command-line options.
+
+Owns where configuration comes from. Secrets (provider API keys) are never settings values here:
+provider files name the environment variable that holds them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+COMMITTED_CONFIG = Path("config/aurora.toml")
+USER_CONFIG = Path("~/.config/aurora/aurora.toml")
+
+
+class Settings(BaseSettings):
+    """Aurora settings. Every field can be set as AURORA_<NAME> in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="AURORA_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="External PostgreSQL URL; unset means the embedded cluster."
+    )
+    data_dir: Path = Field(default=Path(".aurora"), description="Where the embedded cluster lives.")
+    config_dir: Path = Field(default=Path("config"), description="chains/providers/validators TOML files.")
+    credentials: Path = Field(
+        default=Path("~/.config/aurora/credentials"), description="Where `aurora login` keeps its token."
+    )
+    token: str | None = Field(
+        default=None, description="A session or service token; beats the credentials file."
+    )
+    issuer_name: str = Field(default="Aurora Staking Operations", description="Our entity on statements.")
+    lock_timeout_seconds: int = Field(default=600, description="How long a run waits for another run's lock.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_files = [p for p in _active_toml_files if p.is_file()]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_files:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_files))
+        return tuple(sources)
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.credentials.expanduser()
+
+
+_active_toml_files: list[Path] = []
+
+
+def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from the layered sources; `overrides` are command-line values (None = unset)."""
+    _active_toml_files[:] = [COMMITTED_CONFIG, (config_path or USER_CONFIG).expanduser()]
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

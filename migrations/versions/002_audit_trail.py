@@ -1,0 +1,97 @@
+"""Audit trail the product needs: more actions, a hash chain, append-only.
+
+Why: SPEC §12 audits every CLI invocation (action COMMAND) and every mutation, including actions the
+seed's `audit_action` enum lacks (config, users, logins, periods, statements, exports). It also asks
+that deleting or editing any audit row be detectable: each row gets an ordering `seq`, the previous
+row's hash and its own hash. And the log is append-only: UPDATE/DELETE are revoked from the
+application role and refused by a trigger for everyone.
+
+Downgrade removes the added labels by rebuilding the type; rows that use them are deleted first
+(they cannot be expressed in the seed's enum).
+
+Revision ID: 002
+Revises: 001
+"""
+
+from alembic import op
+
+revision = "002"
+down_revision = "001"
+branch_labels = None
+depends_on = None
+
+SEED_ACTIONS = (
+    "CREATE_AGREEMENT",
+    "UPDATE_AGREEMENT",
+    "DELETE_AGREEMENT",
+    "CREATE_RULE",
+    "UPDATE_RULE",
+    "DELETE_RULE",
+    "CREATE_OVERRIDE",
+    "UPDATE_OVERRIDE",
+    "APPROVE_STATEMENT",
+    "RELEASE_STATEMENT",
+    "RECOMPUTE",
+    "INGESTION_RUN",
+    "NORMALIZATION_RUN",
+)
+NEW_ACTIONS = (
+    "COMMAND",
+    "CONFIG_APPLY",
+    "DB_MIGRATE",
+    "LOGIN",
+    "LOGOUT",
+    "CREATE_USER",
+    "UPDATE_USER",
+    "CREATE_TOKEN",
+    "CREATE_PERIOD",
+    "FINALIZE_PERIOD",
+    "PNL_COMPUTE",
+    "GENERATE_STATEMENT",
+    "SUBMIT_STATEMENT",
+    "REOPEN_STATEMENT",
+    "MARK_PAID",
+    "CLEAR_OVERRIDE",
+    "EXPORT_STATEMENT",
+    "EXPORT_PNL",
+)
+
+
+def upgrade() -> None:
+    for action in NEW_ACTIONS:
+        op.execute(f"ALTER TYPE audit_action ADD VALUE IF NOT EXISTS '{action}'")
+    op.execute("ALTER TABLE audit_log ADD COLUMN seq BIGINT GENERATED ALWAYS AS IDENTITY")
+    op.execute("ALTER TABLE audit_log ADD COLUMN previous_hash VARCHAR(64)")
+    op.execute("ALTER TABLE audit_log ADD COLUMN row_hash VARCHAR(64)")
+    op.execute("ALTER TABLE audit_log ADD CONSTRAINT uq_audit_log_seq UNIQUE (seq)")
+    op.execute(
+        """
+        CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP
+                USING ERRCODE = 'insufficient_privilege';
+        END $$
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+        "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
+    )
+    op.execute("REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM aurora_app")
+
+
+def downgrade() -> None:
+    op.execute("GRANT UPDATE, DELETE ON audit_log TO aurora_app")
+    op.execute("DROP TRIGGER audit_log_append_only ON audit_log")
+    op.execute("DROP FUNCTION audit_log_append_only()")
+    op.execute("ALTER TABLE audit_log DROP CONSTRAINT uq_audit_log_seq")
+    op.execute("ALTER TABLE audit_log DROP COLUMN row_hash")
+    op.execute("ALTER TABLE audit_log DROP COLUMN previous_hash")
+    op.execute("ALTER TABLE audit_log DROP COLUMN seq")
+    labels = ", ".join(f"'{a}'" for a in NEW_ACTIONS)
+    op.execute(f"DELETE FROM audit_log WHERE action::text IN ({labels})")
+    seed = ", ".join(f"'{a}'" for a in SEED_ACTIONS)
+    op.execute("ALTER TYPE audit_action RENAME TO audit_action_002")
+    op.execute(f"CREATE TYPE audit_action AS ENUM ({seed})")
+    op.execute("ALTER TABLE audit_log ALTER COLUMN action TYPE audit_action USING action::text::audit_action")
+    op.execute("DROP TYPE audit_action_002")
