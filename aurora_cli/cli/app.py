@@ -131,12 +131,13 @@ def root(
 
 
 def _register() -> None:
-    from aurora_cli.cli import audit_cmd, config_cmd, db_cmd, users_cmd
+    from aurora_cli.cli import audit_cmd, config_cmd, db_cmd, pipeline_cmd, users_cmd
 
     app.add_typer(db_cmd.app, name="db")
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(users_cmd.app, name="users")
     users_cmd.register_session_commands(app)
+    pipeline_cmd.register(app)
     app.add_typer(audit_cmd.app, name="audit")
 
 

@@ -1,0 +1,382 @@
+"""Ingestion (SPEC §4): provider data into `staging_payloads`, unmodified, hashed, under a run.
+
+Owns the run lifecycle (RUNNING → SUCCESS / PARTIAL / FAILED), the staging hash (SHA-256 of the
+canonical JSON), and skipping a payload whose hash equals the latest staged one for the same
+(chain, period, validator, data type, provider). Per-item staging (`stage_payload`) serves HTTP
+adapters; the file importer streams lines through COPY and groups them set-based in SQL, so memory
+stays flat however large the file is. Never prints; progress goes through a callback.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
+
+from aurora_cli.db.engine import transaction
+from aurora_cli.db.models import ChainProviderMapping, IngestionRun, Provider, StagingPayload
+from aurora_cli.domain.canonical_json import canonical_json, sha256_hex
+from aurora_cli.errors import InvalidInput, NotFound
+from aurora_cli.providers import file as file_provider
+from aurora_cli.providers.file_format import LineError, read_import_file, record_payload
+from aurora_cli.services.periods import resolve_period
+
+Progress = Callable[[int, int | None], None]
+MAX_REPORTED_ERRORS = 50
+
+
+@dataclass
+class IngestResult:
+    run_id: uuid.UUID
+    chain_id: str
+    period: str
+    provider: str
+    status: str
+    lines_read: int = 0
+    payloads: int = 0
+    staged: int = 0
+    unchanged: int = 0
+    invalid_lines: list[tuple[int, str]] = field(default_factory=list)
+    invalid_count: int = 0
+    new_validators: list[str] = field(default_factory=list)
+    period_created: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "chain_id": self.chain_id,
+            "period_identifier": self.period,
+            "provider": self.provider,
+            "status": self.status,
+            "lines_read": self.lines_read,
+            "payloads": self.payloads,
+            "staged": self.staged,
+            "unchanged": self.unchanged,
+            "invalid_lines": self.invalid_count,
+            "new_validators": self.new_validators,
+        }
+
+
+# -- the run lifecycle, shared by every provider -----------------------------------------------
+
+
+def provider_for_chain(session: Session, chain_id: str, provider_name: str) -> Provider:
+    provider = session.scalar(select(Provider).where(Provider.provider_name == provider_name))
+    if provider is None:
+        raise NotFound(f"unknown provider {provider_name!r}: run `aurora config apply`.")
+    if not provider.is_enabled:
+        raise InvalidInput(f"provider {provider_name!r} is disabled in providers.toml.")
+    mapped = session.scalar(
+        select(ChainProviderMapping.mapping_id).where(
+            ChainProviderMapping.chain_id == chain_id,
+            ChainProviderMapping.provider_id == provider.provider_id,
+            ChainProviderMapping.is_active.is_(True),
+        )
+    )
+    if mapped is None:
+        raise InvalidInput(
+            f"provider {provider_name!r} is not mapped to {chain_id}: add a mapping in providers.toml."
+        )
+    return provider
+
+
+def start_run(
+    session: Session, chain_id: str, period_id: uuid.UUID, provider: Provider, metadata: dict
+) -> IngestionRun:
+    run = IngestionRun(
+        chain_id=chain_id,
+        period_id=period_id,
+        status="RUNNING",
+        started_at=datetime.now(UTC),
+        metadata_={"provider": provider.provider_name, **metadata},
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def finish_run(
+    session: Session,
+    run_id: uuid.UUID,
+    *,
+    status: str,
+    fetched: int,
+    staged: int,
+    error_message: str | None = None,
+    metadata: dict | None = None,
+) -> None:
+    run = session.get(IngestionRun, run_id)
+    assert run is not None
+    run.status = status
+    run.records_fetched = fetched
+    run.records_staged = staged
+    run.error_message = error_message
+    run.completed_at = datetime.now(UTC)
+    run.updated_at = run.completed_at
+    if metadata:
+        run.metadata_ = {**(run.metadata_ or {}), **metadata}
+
+
+def fail_run(engine: Engine, run_id: uuid.UUID, message: str, metadata: dict | None = None) -> None:
+    with transaction(engine) as session:
+        finish_run(
+            session, run_id, status="FAILED", fetched=0, staged=0, error_message=message, metadata=metadata
+        )
+
+
+def latest_hash(
+    session: Session,
+    chain_id: str,
+    period_id: uuid.UUID,
+    validator_key: str,
+    data_type: str,
+    provider_id: uuid.UUID,
+) -> str | None:
+    return session.scalar(
+        select(StagingPayload.response_hash)
+        .where(
+            StagingPayload.chain_id == chain_id,
+            StagingPayload.period_id == period_id,
+            StagingPayload.validator_key == validator_key,
+            StagingPayload.data_type == data_type,
+            StagingPayload.provider_id == provider_id,
+        )
+        .order_by(StagingPayload.fetch_timestamp.desc(), StagingPayload.created_at.desc())
+        .limit(1)
+    )
+
+
+def stage_payload(
+    session: Session,
+    run: IngestionRun,
+    provider_id: uuid.UUID,
+    validator_key: str,
+    data_type: str,
+    payload: Any,
+) -> bool:
+    """Stage one fetched item unless it equals the latest staged one; returns True when stored."""
+    digest = sha256_hex(payload)
+    if latest_hash(session, run.chain_id, run.period_id, validator_key, data_type, provider_id) == digest:
+        return False
+    session.add(
+        StagingPayload(
+            run_id=run.run_id,
+            chain_id=run.chain_id,
+            period_id=run.period_id,
+            validator_key=validator_key,
+            provider_id=provider_id,
+            data_type=data_type,
+            response_hash=digest,
+            raw_payload=payload,
+        )
+    )
+    session.flush()
+    return True
+
+
+# -- the file provider: streamed, bulk, set-based ------------------------------------------------
+
+_GROUP_AND_STAGE = text(
+    """
+    WITH groups AS (
+        SELECT validator_key, data_type,
+               '{"records":[' || string_agg(record, ',' ORDER BY line_no) || ']}' AS body
+        FROM import_lines
+        GROUP BY validator_key, data_type
+    ), hashed AS (
+        SELECT g.validator_key, g.data_type, g.body,
+               encode(sha256(convert_to(g.body, 'UTF8')), 'hex') AS response_hash
+        FROM groups g
+    ), fresh AS (
+        SELECT h.* FROM hashed h
+        WHERE h.response_hash IS DISTINCT FROM (
+            SELECT sp.response_hash FROM staging_payloads sp
+            WHERE sp.chain_id = :chain_id AND sp.period_id = :period_id
+              AND sp.validator_key = h.validator_key AND sp.data_type = h.data_type::data_type
+              AND sp.provider_id = :provider_id
+            ORDER BY sp.fetch_timestamp DESC, sp.created_at DESC
+            LIMIT 1
+        )
+    ), inserted AS (
+        INSERT INTO staging_payloads
+            (run_id, chain_id, period_id, validator_key, provider_id, data_type, response_hash, raw_payload)
+        SELECT :run_id, :chain_id, :period_id, validator_key, :provider_id, data_type::data_type,
+               response_hash, body::jsonb
+        FROM fresh
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM hashed) AS payloads, (SELECT count(*) FROM inserted) AS staged
+    """
+)
+
+_REGISTER_VALIDATORS = text(
+    """
+    INSERT INTO canonical_validator_identities (chain_id, validator_key)
+    SELECT DISTINCT :chain_id, validator_key FROM import_lines
+    ON CONFLICT (chain_id, validator_key) DO NOTHING
+    RETURNING validator_key
+    """
+)
+
+
+def ingest_file(
+    engine: Engine,
+    *,
+    chain_id: str,
+    period: str,
+    path: Path,
+    strict: bool = True,
+    on_progress: Progress | None = None,
+    audit: Callable[[Session, IngestResult], None] | None = None,
+) -> IngestResult:
+    """Stage a JSON Lines import file; see the module docstring for the guarantees."""
+    if not path.is_file():
+        raise InvalidInput(f"{path} does not exist or is not a file.")
+    with transaction(engine) as session:
+        period_row, created = resolve_period(session, chain_id, period)
+        provider = provider_for_chain(session, chain_id, file_provider.NAME)
+        run = start_run(
+            session, chain_id, period_row.period_id, provider, {"file": str(path.resolve()), "strict": strict}
+        )
+        run_id, period_id, provider_id = run.run_id, period_row.period_id, provider.provider_id
+    result = IngestResult(run_id, chain_id, period, file_provider.NAME, "RUNNING", period_created=created)
+
+    try:
+        with transaction(engine) as session:
+            _load_lines(session, path, result, on_progress)
+            if result.invalid_count and strict:
+                # Nothing of this file is staged: the transaction rolls back.
+                raise _RefusedFile()
+            if result.lines_read == result.invalid_count:
+                raise InvalidInput(f"{path} has no valid records: nothing to stage.")
+            params = {
+                "chain_id": chain_id,
+                "period_id": period_id,
+                "provider_id": provider_id,
+                "run_id": run_id,
+            }
+            result.new_validators = sorted(
+                session.scalars(_REGISTER_VALIDATORS, {"chain_id": chain_id}).all()
+            )
+            payloads, staged = session.execute(_GROUP_AND_STAGE, params).one()
+            result.payloads, result.staged, result.unchanged = payloads, staged, payloads - staged
+            result.status = "PARTIAL" if result.invalid_count else "SUCCESS"
+            finish_run(
+                session,
+                run_id,
+                status=result.status,
+                fetched=payloads,
+                staged=staged,
+                error_message=_errors_text(result) if result.invalid_count else None,
+                metadata=_run_metadata(result),
+            )
+            if audit is not None:
+                audit(session, result)
+    except _RefusedFile:
+        result.status = "FAILED"
+        fail_run(engine, run_id, _errors_text(result), _run_metadata(result))
+        raise InvalidInput(
+            f"{path} has {result.invalid_count} invalid line(s); nothing was staged "
+            "(fix them, or use --skip-invalid to stage the good records).",
+            details=[(f"line {n}", reason) for n, reason in result.invalid_lines],
+        ) from None
+    except BaseException as exc:
+        message = exc.message if isinstance(exc, InvalidInput) else f"{type(exc).__name__}: {exc}"
+        fail_run(engine, run_id, message, _run_metadata(result))
+        raise
+    return result
+
+
+class _RefusedFile(Exception):
+    pass
+
+
+def _load_lines(session: Session, path: Path, result: IngestResult, on_progress: Progress | None) -> None:
+    session.execute(
+        text(
+            "CREATE TEMP TABLE import_lines (line_no integer NOT NULL, validator_key text NOT NULL,"
+            " data_type text NOT NULL, record text NOT NULL) ON COMMIT DROP"
+        )
+    )
+    driver = session.connection().connection.driver_connection
+    with driver.cursor() as cur:
+        with cur.copy("COPY import_lines (line_no, validator_key, data_type, record) FROM STDIN") as copy:
+            for item in read_import_file(path):
+                result.lines_read += 1
+                if isinstance(item, LineError):
+                    result.invalid_count += 1
+                    if len(result.invalid_lines) < MAX_REPORTED_ERRORS:
+                        result.invalid_lines.append((item.line_no, item.reason))
+                else:
+                    record = item.record
+                    copy.write_row(
+                        (
+                            item.line_no,
+                            record.validator_key,
+                            record.data_type,
+                            canonical_json(record_payload(record)).decode("utf-8"),
+                        )
+                    )
+                if on_progress is not None and result.lines_read % 5000 == 0:
+                    on_progress(result.lines_read, None)
+    if on_progress is not None:
+        on_progress(result.lines_read, result.lines_read)
+
+
+def _errors_text(result: IngestResult) -> str:
+    shown = "; ".join(f"line {n}: {reason}" for n, reason in result.invalid_lines[:10])
+    more = result.invalid_count - min(10, len(result.invalid_lines))
+    return f"{result.invalid_count} invalid line(s): {shown}" + (f"; and {more} more" if more > 0 else "")
+
+
+def _run_metadata(result: IngestResult) -> dict[str, Any]:
+    return {
+        "lines_read": result.lines_read,
+        "invalid_count": result.invalid_count,
+        "invalid_lines": [{"line": n, "reason": r} for n, r in result.invalid_lines],
+        "unchanged": result.unchanged,
+        "new_validators": result.new_validators,
+    }
+
+
+def list_runs(
+    session: Session, *, chain_id: str | None, period_id: uuid.UUID | None, limit: int
+) -> list[dict]:
+    from aurora_cli.db.models import CanonicalPeriod
+
+    query = (
+        select(IngestionRun, CanonicalPeriod.period_identifier)
+        .outerjoin(CanonicalPeriod, CanonicalPeriod.period_id == IngestionRun.period_id)
+        .order_by(IngestionRun.started_at.desc())
+        .limit(limit)
+    )
+    if chain_id:
+        query = query.where(IngestionRun.chain_id == chain_id)
+    if period_id:
+        query = query.where(IngestionRun.period_id == period_id)
+    rows = []
+    for run, identifier in session.execute(query):
+        meta = run.metadata_ or {}
+        rows.append(
+            {
+                "run_id": run.run_id,
+                "chain_id": run.chain_id,
+                "period_id": run.period_id,
+                "period_identifier": identifier,
+                "provider": meta.get("provider"),
+                "status": run.status,
+                "started_at": run.started_at,
+                "completed_at": run.completed_at,
+                "records_fetched": run.records_fetched,
+                "records_staged": run.records_staged,
+                "error_message": run.error_message,
+                "metadata": meta,
+            }
+        )
+    return rows

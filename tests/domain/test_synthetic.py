@@ -1,0 +1,273 @@
+"""The synthetic generator: deterministic, self-consistent files in the import format; the samples."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from aurora_cli.domain.synthetic import (
+    ETHEREUM_SAMPLE_STAKERS,
+    ETHEREUM_SAMPLE_VALIDATORS,
+    SAMPLE_CHAINS,
+    SOLANA_SAMPLE_STAKERS,
+    SOLANA_SAMPLE_VALIDATORS,
+    ExpectedPnl,
+    base58_decode,
+    base58_encode,
+    main,
+    write_period_file,
+    write_samples,
+)
+from aurora_cli.providers.file_format import LineError, MetaRecord, RewardsRecord, read_import_file
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "config" / "samples"
+
+
+def records(path: Path) -> list:
+    results = list(read_import_file(path))
+    errors = [r for r in results if isinstance(r, LineError)]
+    assert errors == []
+    return [r.record for r in results]
+
+
+def pnl_from_file(path: Path) -> dict[str, ExpectedPnl]:
+    parts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for record in records(path):
+        p = parts[record.validator_key]
+        if record.data_type == "FEES":
+            p[0] += int(record.total_fees_native)
+        elif record.data_type == "MEV":
+            p[1] += int(record.total_mev_native)
+        elif record.data_type == "REWARDS":
+            if record.staker_address is None:
+                p[2] += int(record.rewards_native)
+            p[3] += int(record.commission_native)
+    return {key: ExpectedPnl(*values) for key, values in parts.items()}
+
+
+@pytest.mark.parametrize(("chain", "period"), [("solana-mainnet", "850"), ("ethereum-mainnet", "2025-06-01")])
+def test_file_has_the_documented_shape_and_parses_cleanly(tmp_path, chain, period):
+    stats = write_period_file(
+        tmp_path / "f.jsonl", chain, period, validators=3, delegators_per_validator=20, seed=7
+    )
+
+    recs = records(stats.path)
+    assert stats.lines == len(recs) == 3 * (4 + 20)
+    assert stats.delegator_rows == 60
+    assert stats.bytes_written == stats.path.stat().st_size
+    by_validator = defaultdict(list)
+    for record in recs:
+        by_validator[record.validator_key].append(record)
+    assert len(by_validator) == 3
+    for rows in by_validator.values():
+        assert [r.data_type for r in rows[:4]] == ["FEES", "MEV", "META", "REWARDS"]
+        validator_level = rows[3]
+        assert validator_level.staker_address is None and validator_level.commission_native == 0
+        delegators = rows[4:]
+        assert all(isinstance(r, RewardsRecord) and r.staker_address for r in delegators)
+        assert len({r.staker_address for r in delegators}) == 20
+        assert rows[2].delegator_count == 20
+
+
+@pytest.mark.parametrize(("chain", "period"), [("solana-mainnet", "851"), ("ethereum-mainnet", "2025-06-02")])
+def test_commission_is_the_floor_of_rewards_times_the_meta_rate(tmp_path, chain, period):
+    path = write_period_file(tmp_path / "f.jsonl", chain, period, 4, 30, seed=11).path
+    rate = {}
+    for record in records(path):
+        if isinstance(record, MetaRecord):
+            rate[record.validator_key] = record.commission_rate_bps
+        elif isinstance(record, RewardsRecord) and record.staker_address is not None:
+            expected = int(record.rewards_native) * rate[record.validator_key] // 10_000
+            assert int(record.commission_native) == expected
+
+
+def test_stats_predict_the_pnl_the_file_implies(tmp_path):
+    stats = write_period_file(tmp_path / "f.jsonl", "solana-mainnet", "850", 5, 40, seed=3)
+    assert stats.validator_pnl == pnl_from_file(stats.path)
+    for pnl in stats.validator_pnl.values():
+        assert pnl.total_revenue_native == (
+            pnl.exec_fees_native + pnl.mev_tips_native + pnl.vote_rewards_native + pnl.commission_native
+        )
+
+
+def test_same_arguments_same_bytes_and_another_seed_differs(tmp_path):
+    a = write_period_file(tmp_path / "a.jsonl", "solana-mainnet", "850", 3, 25, seed=7).path
+    b = write_period_file(tmp_path / "b.jsonl", "solana-mainnet", "850", 3, 25, seed=7).path
+    c = write_period_file(tmp_path / "c.jsonl", "solana-mainnet", "850", 3, 25, seed=8).path
+    assert a.read_bytes() == b.read_bytes()
+    assert a.read_bytes() != c.read_bytes()
+
+
+def test_delegators_persist_across_periods_while_amounts_vary(tmp_path):
+    def rows(period: str) -> dict[tuple[str, str], int]:
+        path = write_period_file(tmp_path / f"{period}.jsonl", "solana-mainnet", period, 3, 25, seed=7).path
+        return {
+            (r.validator_key, r.staker_address): int(r.rewards_native)
+            for r in records(path)
+            if isinstance(r, RewardsRecord) and r.staker_address
+        }
+
+    first, second = rows("850"), rows("851")
+    assert first.keys() == second.keys()
+    assert first != second
+
+
+def test_solana_magnitudes_are_realistic(tmp_path):
+    path = write_period_file(tmp_path / "s.jsonl", "solana-mainnet", "850", 4, 200, seed=5).path
+    lamports_per_sol = 10**9
+    for record in records(path):
+        if isinstance(record, RewardsRecord) and record.staker_address:
+            # 1e3..1e6 SOL at ~7% APY over ~182 epochs: ~0.36..~385 SOL an epoch.
+            assert 3 * lamports_per_sol // 10 < record.rewards_native < 400 * lamports_per_sol
+        if isinstance(record, MetaRecord):
+            assert 10**6 * lamports_per_sol < record.total_stake_native < 10**9 * lamports_per_sol
+            assert record.active_stake_native <= record.total_stake_native
+
+
+def test_ethereum_validators_hold_32_eth_and_every_amount_fits_numeric_38_18(tmp_path):
+    path = write_period_file(tmp_path / "e.jsonl", "ethereum-mainnet", "2025-06-01", 3, 500, seed=5).path
+    for record in records(path):  # the reader refuses anything wider than NUMERIC(38,18)
+        assert len(record.validator_key) == 98 and record.validator_key.startswith("0x")
+        if isinstance(record, MetaRecord):
+            assert record.total_stake_native == 32 * 10**18
+        if isinstance(record, RewardsRecord) and record.staker_address:
+            assert len(record.staker_address) == 42 and record.staker_address.startswith("0x")
+
+
+def test_generated_solana_keys_are_32_byte_base58(tmp_path):
+    path = write_period_file(tmp_path / "s.jsonl", "solana-mainnet", "850", 3, 10, seed=1).path
+    for record in records(path):
+        assert len(base58_decode(record.validator_key)) == 32
+        if isinstance(record, RewardsRecord) and record.staker_address:
+            assert len(base58_decode(record.staker_address)) == 32
+
+
+def test_base58_round_trip_and_known_value():
+    assert base58_encode(b"\0\0\x01") == "112"
+    assert base58_decode("112") == b"\0\0\x01"
+    # The Solana system program id.
+    assert base58_decode("11111111111111111111111111111111") == bytes(32)
+
+
+@pytest.mark.parametrize(
+    ("chain", "period", "message"),
+    [
+        ("cosmos-hub", "1", "no synthetic profile"),
+        ("solana-mainnet", "2025-06-01", "epoch number"),
+        ("ethereum-mainnet", "850", "YYYY-MM-DD"),
+    ],
+)
+def test_bad_arguments_are_refused(tmp_path, chain, period, message):
+    with pytest.raises(ValueError, match=message):
+        write_period_file(tmp_path / "x.jsonl", chain, period, 1, 1, seed=1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_main_writes_one_file_per_period(tmp_path, capsys):
+    code = main(
+        [
+            "--out",
+            str(tmp_path),
+            "--chain",
+            "solana-mainnet",
+            "--periods",
+            "850,851",
+            "--validators",
+            "2",
+            "--delegators",
+            "5",
+            "--seed",
+            "7",
+        ]
+    )
+    assert code == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["solana-mainnet_850.jsonl", "solana-mainnet_851.jsonl"]
+    assert len(records(tmp_path / "solana-mainnet_850.jsonl")) == 2 * (4 + 5)
+    assert "solana-mainnet_851.jsonl" in capsys.readouterr().out
+
+
+def test_main_reports_a_bad_chain_as_an_error(tmp_path, capsys):
+    assert main(["--out", str(tmp_path), "--chain", "tezos", "--periods", "1"]) == 1
+    assert "no synthetic profile" in capsys.readouterr().err
+
+
+# --- the committed samples ----------------------------------------------------------------------
+
+
+def test_committed_samples_are_exactly_what_the_generator_writes(tmp_path):
+    write_samples(tmp_path)
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == sorted(
+        [Path("periods.toml")] + [Path(s.chain) / p.file for s in SAMPLE_CHAINS for p in s.periods]
+    )
+    for relative in written:
+        assert (SAMPLES / relative).read_bytes() == (tmp_path / relative).read_bytes(), (
+            f"config/samples/{relative} is stale: "
+            "run python -m aurora_cli.domain.synthetic --samples config/samples"
+        )
+
+
+def test_sample_keys_are_valid_and_memorable():
+    for key in SOLANA_SAMPLE_VALIDATORS + SOLANA_SAMPLE_STAKERS:
+        assert len(base58_decode(key)) == 32 and len(key) <= 44
+    assert SOLANA_SAMPLE_VALIDATORS[0] == "AuroraVote1111111111111111111111111111111111"
+    assert SOLANA_SAMPLE_STAKERS[0] == "StakerA111111111111111111111111111111111111"
+    for key in ETHEREUM_SAMPLE_VALIDATORS:
+        assert len(key) == 98 and int(key, 16) > 0
+    for address in ETHEREUM_SAMPLE_STAKERS:
+        assert len(address) == 42 and int(address, 16) > 0
+
+
+def test_sample_validators_and_named_stakers_are_in_every_period_file():
+    for sample in SAMPLE_CHAINS:
+        for period in sample.periods:
+            recs = records(SAMPLES / sample.chain / period.file)
+            assert {r.validator_key for r in recs} == {v.key for v in sample.validators}
+            stakers = {r.staker_address for r in recs if isinstance(r, RewardsRecord)}
+            assert set(sample.stakers) <= stakers
+            delegators = sum(1 for r in recs if isinstance(r, RewardsRecord) and r.staker_address)
+            assert delegators >= len(sample.validators) * sample.delegators_per_validator
+
+
+def test_sample_periods_are_consecutive_and_listed_in_periods_toml():
+    import tomllib
+
+    listed = tomllib.loads((SAMPLES / "periods.toml").read_text(encoding="utf-8"))["periods"]
+    for sample in SAMPLE_CHAINS:
+        for earlier, later in zip(sample.periods, sample.periods[1:], strict=False):
+            assert earlier.end == later.start
+        for period in sample.periods:
+            assert {
+                "chain": sample.chain,
+                "period": period.period,
+                "start": period.start,
+                "end": period.end,
+                "file": f"{sample.chain}/{period.file}",
+            } in listed
+            assert (SAMPLES / sample.chain / period.file).is_file()
+
+
+def test_readme_names_every_key_and_the_expected_pnl():
+    readme = (SAMPLES / "README.md").read_text(encoding="utf-8")
+    solana = SOLANA_SAMPLE_VALIDATORS + SOLANA_SAMPLE_STAKERS
+    for key in solana + ETHEREUM_SAMPLE_VALIDATORS + ETHEREUM_SAMPLE_STAKERS:
+        assert f"`{key}`" in readme
+    for sample in SAMPLE_CHAINS:
+        for period in sample.periods:
+            for pnl in pnl_from_file(SAMPLES / sample.chain / period.file).values():
+                row = (
+                    f"| {pnl.exec_fees_native} | {pnl.mev_tips_native} | {pnl.vote_rewards_native} "
+                    f"| {pnl.commission_native} | {pnl.total_revenue_native} |"
+                )
+                assert row in readme, f"README P&L table is stale for {sample.chain} {period.period}"
+
+
+def test_sample_files_are_moderate_in_size():
+    total = sum(p.stat().st_size for p in SAMPLES.rglob("*.jsonl"))
+    assert total < 3_000_000
+    json.loads((SAMPLES / "solana-mainnet" / "epoch-850.jsonl").read_text().splitlines()[0])
