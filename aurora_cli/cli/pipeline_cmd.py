@@ -370,7 +370,7 @@ def pnl_show(
         shown.append(
             {
                 "period_identifier": row["period_identifier"],
-                "validator_key": _short(row["validator_key"]),
+                "validator_key": row.get("display_name") or _short(row["validator_key"]),
                 **display,
             }
         )
