@@ -33,6 +33,9 @@ lint: install
 demo: install
 	@AURORA_CREDENTIALS=$(DEMO_CREDENTIALS) ./scripts/demo.sh
 
+bench: install
+	$(BIN)/python scripts/bench.py
+
 db-stop: install
 	$(AURORA) db stop
 

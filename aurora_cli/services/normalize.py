@@ -77,12 +77,17 @@ def normalize(
     period_row = get_period(session, chain_id, period)
     params = {"chain_id": chain_id, "period_id": period_row.period_id}
     result = NormalizeResult(chain_id, period)
-    rows: dict[str, list[dict[str, Any]]] = {"FEES": [], "MEV": [], "REWARDS": [], "META": []}
-    replaced_reward_sets: list[str] = []
+    total = session.execute(text(f"SELECT count(*) FROM ({_SELECT_PAYLOADS.text}) s"), params).scalar()
+    _create_work_tables(session)
 
-    selected = session.execute(_SELECT_PAYLOADS, params).mappings().all()
-    total = len(selected)
-    for done, payload in enumerate(selected, start=1):
+    # Payloads stream from a server-side cursor and their rows go to the work tables in batches
+    # over COPY, so memory holds one batch, not the period.
+    batch: dict[str, list[dict[str, Any]]] = {kind: [] for kind in _KINDS}
+    pending = 0
+    stream = session.execute(
+        _SELECT_PAYLOADS.execution_options(stream_results=True, yield_per=20), params
+    ).mappings()
+    for done, payload in enumerate(stream, start=1):
         result.payloads += 1
         adapter = adapter_for(payload["provider_name"])
         data_type, validator = payload["data_type"], payload["validator_key"]
@@ -99,16 +104,17 @@ def normalize(
             "source_payload_id": payload["payload_id"],
         }
         for row in parsed:
-            rows[data_type].append({**lineage, **_columns(row)})
-        if data_type == "REWARDS":
-            replaced_reward_sets.append(validator)
+            batch[data_type].append({**lineage, **_columns(row)})
+        pending += len(parsed)
+        result.written[data_type] += len(parsed)
         result.sources[payload["provider_name"]] = result.sources.get(payload["provider_name"], 0) + 1
+        if pending >= _BATCH_ROWS:
+            _copy_batch(session, batch)
+            pending = 0
         if on_progress is not None and (done % 200 == 0 or done == total):
             on_progress(done, total)
-
-    _write(session, params, rows, replaced_reward_sets)
-    for data_type, items in rows.items():
-        result.written[data_type] = len(items)
+    _copy_batch(session, batch)
+    _apply(session, params)
     return result
 
 
@@ -135,9 +141,10 @@ def _columns(row: Any) -> dict[str, Any]:
     raise TypeError(type(row))
 
 
-_UPSERTS = {
+_KINDS = {
     "FEES": ("canonical_validator_fees", ["total_fees_native", "fee_count"]),
     "MEV": ("canonical_validator_mev", ["total_mev_native", "tip_count"]),
+    "REWARDS": ("canonical_stake_rewards", ["staker_address", "rewards_native", "commission_native"]),
     "META": (
         "canonical_validator_meta",
         [
@@ -151,21 +158,53 @@ _UPSERTS = {
     ),
 }
 LINEAGE = ["source_provider_id", "source_payload_id"]
+_BATCH_ROWS = 20_000
 
 
-def _write(session: Session, params: dict, rows: dict[str, list[dict]], reward_validators: list[str]) -> None:
-    """Bulk writes: one COPY into a temp table per kind, then one set-based statement each."""
-    for data_type, (table, value_columns) in _UPSERTS.items():
-        if not rows[data_type]:
+def _work_table(kind: str) -> str:
+    return f"norm_{kind.lower()}"
+
+
+def _columns_of(kind: str) -> list[str]:
+    return ["validator_key", *_KINDS[kind][1], *LINEAGE]
+
+
+def _create_work_tables(session: Session) -> None:
+    for kind, (table, _) in _KINDS.items():
+        columns = ", ".join(_columns_of(kind))
+        session.execute(
+            text(
+                f"CREATE TEMP TABLE {_work_table(kind)} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
+            )
+        )
+
+
+def _copy_batch(session: Session, batch: dict[str, list[dict[str, Any]]]) -> None:
+    driver = session.connection().connection.driver_connection
+    for kind, rows in batch.items():
+        if not rows:
             continue
-        columns = ["validator_key", *value_columns, *LINEAGE]
-        _copy_temp(session, f"norm_{data_type.lower()}", table, columns, rows[data_type])
+        columns = _columns_of(kind)
+        with (
+            driver.cursor() as cur,
+            cur.copy(f"COPY {_work_table(kind)} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+        rows.clear()
+
+
+def _apply(session: Session, params: dict) -> None:
+    """Set-based writes from the work tables: upsert single-row kinds, replace reward sets whole."""
+    for kind in ("FEES", "MEV", "META"):
+        table, value_columns = _KINDS[kind]
+        columns = _columns_of(kind)
         changed = " OR ".join(f"t.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in [*value_columns, *LINEAGE])
         session.execute(
             text(
                 f"""
                 INSERT INTO {table} AS t (chain_id, period_id, {", ".join(columns)})
-                SELECT :chain_id, :period_id, {", ".join(columns)} FROM norm_{data_type.lower()}
+                SELECT :chain_id, :period_id, {", ".join(columns)} FROM {_work_table(kind)}
                 ON CONFLICT (chain_id, period_id, validator_key) DO UPDATE SET
                     {", ".join(f"{c} = EXCLUDED.{c}" for c in [*value_columns, *LINEAGE])},
                     normalized_at = now(), updated_at = now()
@@ -174,32 +213,22 @@ def _write(session: Session, params: dict, rows: dict[str, list[dict]], reward_v
             ),
             params,
         )
-    if reward_validators:
-        session.execute(
-            text(
-                "DELETE FROM canonical_stake_rewards WHERE chain_id = :chain_id AND period_id = :period_id"
-                " AND validator_key = ANY(:validators)"
-            ),
-            {**params, "validators": reward_validators},
-        )
-        columns = ["validator_key", "staker_address", "rewards_native", "commission_native", *LINEAGE]
-        _copy_temp(session, "norm_rewards", "canonical_stake_rewards", columns, rows["REWARDS"])
-        session.execute(
-            text(
-                f"INSERT INTO canonical_stake_rewards (chain_id, period_id, {', '.join(columns)})"
-                f" SELECT :chain_id, :period_id, {', '.join(columns)} FROM norm_rewards"
-            ),
-            params,
-        )
+    _replace_reward_sets(session, params)
 
 
-def _copy_temp(session: Session, temp: str, like: str, columns: list[str], rows: list[dict]) -> None:
+def _replace_reward_sets(session: Session, params: dict) -> None:
     session.execute(
         text(
-            f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS SELECT {', '.join(columns)} FROM {like} WITH NO DATA"
-        )
+            "DELETE FROM canonical_stake_rewards WHERE chain_id = :chain_id AND period_id = :period_id"
+            " AND validator_key IN (SELECT DISTINCT validator_key FROM norm_rewards)"
+        ),
+        params,
     )
-    driver = session.connection().connection.driver_connection
-    with driver.cursor() as cur, cur.copy(f"COPY {temp} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+    columns = ", ".join(_columns_of("REWARDS"))
+    session.execute(
+        text(
+            f"INSERT INTO canonical_stake_rewards (chain_id, period_id, {columns})"
+            f" SELECT :chain_id, :period_id, {columns} FROM norm_rewards"
+        ),
+        params,
+    )

@@ -45,19 +45,51 @@ def write_jsonl(path: Path, records: list[dict | str]) -> Path:
 HAND_BUILT = [
     {"data_type": "FEES", "validator_key": V1, "total_fees_native": "1250000000", "fee_count": 412},
     {"data_type": "MEV", "validator_key": V1, "total_mev_native": "830000000", "tip_count": 97},
-    {"data_type": "REWARDS", "validator_key": V1, "staker_address": "S1", "rewards_native": "1000000000",
-     "commission_native": "50000000"},
-    {"data_type": "REWARDS", "validator_key": V1, "staker_address": "S2", "rewards_native": "500000000",
-     "commission_native": "25000000"},
-    {"data_type": "REWARDS", "validator_key": V1, "staker_address": None, "rewards_native": "200000000",
-     "commission_native": "0"},
-    {"data_type": "META", "validator_key": V1, "commission_rate_bps": 500, "is_mev_enabled": True,
-     "total_stake_native": "900000000000000", "active_stake_native": "890000000000000", "delegator_count": 2,
-     "uptime_percentage": "99.87"},
-    {"data_type": "REWARDS", "validator_key": V2, "staker_address": None, "rewards_native": "0.000000000000000001",
-     "commission_native": "0"},
-    {"data_type": "REWARDS", "validator_key": V2, "staker_address": "S3", "rewards_native": "1",
-     "commission_native": "12345678901234567890"},
+    {
+        "data_type": "REWARDS",
+        "validator_key": V1,
+        "staker_address": "S1",
+        "rewards_native": "1000000000",
+        "commission_native": "50000000",
+    },
+    {
+        "data_type": "REWARDS",
+        "validator_key": V1,
+        "staker_address": "S2",
+        "rewards_native": "500000000",
+        "commission_native": "25000000",
+    },
+    {
+        "data_type": "REWARDS",
+        "validator_key": V1,
+        "staker_address": None,
+        "rewards_native": "200000000",
+        "commission_native": "0",
+    },
+    {
+        "data_type": "META",
+        "validator_key": V1,
+        "commission_rate_bps": 500,
+        "is_mev_enabled": True,
+        "total_stake_native": "900000000000000",
+        "active_stake_native": "890000000000000",
+        "delegator_count": 2,
+        "uptime_percentage": "99.87",
+    },
+    {
+        "data_type": "REWARDS",
+        "validator_key": V2,
+        "staker_address": None,
+        "rewards_native": "0.000000000000000001",
+        "commission_native": "0",
+    },
+    {
+        "data_type": "REWARDS",
+        "validator_key": V2,
+        "staker_address": "S3",
+        "rewards_native": "1",
+        "commission_native": "12345678901234567890",
+    },
 ]
 
 
@@ -65,8 +97,18 @@ HAND_BUILT = [
 def ops(admin_cli):
     admin_cli.add_user("ops", "OPS")
     admin_cli.token = admin_cli.token_for("ops")
-    r = admin_cli("periods", "add", "--chain", SOL, "--period", "850",
-                  "--start", "2025-09-01T00:00:00Z", "--end", "2025-09-03T01:12:00Z")
+    r = admin_cli(
+        "periods",
+        "add",
+        "--chain",
+        SOL,
+        "--period",
+        "850",
+        "--start",
+        "2025-09-01T00:00:00Z",
+        "--end",
+        "2025-09-03T01:12:00Z",
+    )
     assert r.exit_code == 0, r
     return admin_cli
 
@@ -82,47 +124,73 @@ def test_golden_pnl_for_a_hand_built_epoch(ops, tmp_path):
     r = ops("run", "--chain", SOL, "--period", "850", "--file", str(f))
     assert r.exit_code == 0, r
     rows = pnl(ops)
-    assert {k: (v["exec_fees_native"], v["mev_tips_native"], v["vote_rewards_native"], v["commission_native"],
-                v["total_revenue_native"]) for k, v in rows.items()} == {
+    assert {
+        k: (
+            v["exec_fees_native"],
+            v["mev_tips_native"],
+            v["vote_rewards_native"],
+            v["commission_native"],
+            v["total_revenue_native"],
+        )
+        for k, v in rows.items()
+    } == {
         V1: ("1250000000", "830000000", "200000000", "75000000", "2355000000"),
-        V2: ("0", "0", "0.000000000000000001", "12345678901234567890",
-             "12345678901234567890.000000000000000001"),
+        V2: (
+            "0",
+            "0",
+            "0.000000000000000001",
+            "12345678901234567890",
+            "12345678901234567890.000000000000000001",
+        ),
     }
     # New validator keys were registered for the chain.
     keys = q(ops.db_url, "SELECT validator_key FROM canonical_validator_identities WHERE chain_id = %s", SOL)
     assert {V1, V2} <= {k for (k,) in keys}
     # The materialized view was refreshed.
-    assert q(ops.db_url, "SELECT total_revenue_native FROM mv_validator_revenue_summary WHERE validator_key = %s",
-             V1) == [(Decimal("2355000000"),)]
+    assert q(
+        ops.db_url,
+        "SELECT total_revenue_native FROM mv_validator_revenue_summary WHERE validator_key = %s",
+        V1,
+    ) == [(Decimal("2355000000"),)]
 
 
 def test_every_canonical_number_points_at_its_raw_payload(ops, tmp_path):
     f = write_jsonl(tmp_path / "e850.jsonl", HAND_BUILT)
     assert ops("run", "--chain", SOL, "--period", "850", "--file", str(f)).exit_code == 0
-    payloads = q(ops.db_url, "SELECT payload_id, validator_key, data_type::text, response_hash, raw_payload"
-                             " FROM staging_payloads")
+    payloads = q(
+        ops.db_url,
+        "SELECT payload_id, validator_key, data_type::text, response_hash, raw_payload FROM staging_payloads",
+    )
     assert len(payloads) == 5  # V1: FEES, MEV, REWARDS, META; V2: REWARDS
     for _, _, _, digest, raw in payloads:
         assert hashlib.sha256(canonical_json(raw)).hexdigest() == digest
     by_id = {p[0]: p for p in payloads}
-    rewards = q(ops.db_url, "SELECT validator_key, staker_address, rewards_native, source_payload_id"
-                            " FROM canonical_stake_rewards")
+    rewards = q(
+        ops.db_url,
+        "SELECT validator_key, staker_address, rewards_native, source_payload_id"
+        " FROM canonical_stake_rewards",
+    )
     assert len(rewards) == 5
     for validator, staker, amount, source in rewards:
         _, key, data_type, _, raw = by_id[source]
         assert (key, data_type) == (validator, "REWARDS")
         line = next(r for r in raw["records"] if r["staker_address"] == staker)
         assert Decimal(line["rewards_native"]) == amount
-    fees = q(ops.db_url, "SELECT f.total_fees_native, sp.raw_payload FROM canonical_validator_fees f"
-                         " JOIN staging_payloads sp ON sp.payload_id = f.source_payload_id")
+    fees = q(
+        ops.db_url,
+        "SELECT f.total_fees_native, sp.raw_payload FROM canonical_validator_fees f"
+        " JOIN staging_payloads sp ON sp.payload_id = f.source_payload_id",
+    )
     assert fees == [(Decimal("1250000000"), {"records": [HAND_BUILT[0]]})]
 
 
 def test_rerun_is_idempotent_and_stages_nothing_new(ops, tmp_path):
     f = write_jsonl(tmp_path / "e850.jsonl", HAND_BUILT)
     assert ops("run", "--chain", SOL, "--period", "850", "--file", str(f)).exit_code == 0
-    snapshot_sql = ("SELECT validator_key, exec_fees_native, mev_tips_native, vote_rewards_native,"
-                    " commission_native, total_revenue_native, computed_at FROM validator_pnl ORDER BY 1")
+    snapshot_sql = (
+        "SELECT validator_key, exec_fees_native, mev_tips_native, vote_rewards_native,"
+        " commission_native, total_revenue_native, computed_at FROM validator_pnl ORDER BY 1"
+    )
     rewards_sql = "SELECT validator_key, staker_address, rewards_native, commission_native FROM canonical_stake_rewards ORDER BY 1, 2"
     before = q(ops.db_url, snapshot_sql), q(ops.db_url, rewards_sql)
     again = ops("--format", "json", "run", "--chain", SOL, "--period", "850", "--file", str(f))
@@ -134,19 +202,47 @@ def test_rerun_is_idempotent_and_stages_nothing_new(ops, tmp_path):
     assert (q(ops.db_url, snapshot_sql), q(ops.db_url, rewards_sql)) == before
     runs = ops("--format", "json", "runs", "list", "--chain", SOL)
     assert [(r["status"], r["records_fetched"], r["records_staged"]) for r in runs.json()] == [
-        ("SUCCESS", 5, 0), ("SUCCESS", 5, 5)]
+        ("SUCCESS", 5, 0),
+        ("SUCCESS", 5, 5),
+    ]
 
 
 def test_changed_data_replaces_the_reward_set_whole(ops, tmp_path):
-    assert ops("run", "--chain", SOL, "--period", "850", "--file",
-               str(write_jsonl(tmp_path / "a.jsonl", HAND_BUILT))).exit_code == 0
+    assert (
+        ops(
+            "run",
+            "--chain",
+            SOL,
+            "--period",
+            "850",
+            "--file",
+            str(write_jsonl(tmp_path / "a.jsonl", HAND_BUILT)),
+        ).exit_code
+        == 0
+    )
     # A corrected file: S2 dropped from V1, S1's commission changed.
     corrected = [r for r in HAND_BUILT if r.get("staker_address") != "S2"]
-    corrected = [dict(r, commission_native="60000000") if r.get("staker_address") == "S1" else r for r in corrected]
-    assert ops("run", "--chain", SOL, "--period", "850", "--file",
-               str(write_jsonl(tmp_path / "b.jsonl", corrected))).exit_code == 0
-    stakers = q(ops.db_url, "SELECT staker_address, commission_native FROM canonical_stake_rewards"
-                            " WHERE validator_key = %s ORDER BY 1 NULLS FIRST", V1)
+    corrected = [
+        dict(r, commission_native="60000000") if r.get("staker_address") == "S1" else r for r in corrected
+    ]
+    assert (
+        ops(
+            "run",
+            "--chain",
+            SOL,
+            "--period",
+            "850",
+            "--file",
+            str(write_jsonl(tmp_path / "b.jsonl", corrected)),
+        ).exit_code
+        == 0
+    )
+    stakers = q(
+        ops.db_url,
+        "SELECT staker_address, commission_native FROM canonical_stake_rewards"
+        " WHERE validator_key = %s ORDER BY 1 NULLS FIRST",
+        V1,
+    )
     assert stakers == [(None, Decimal(0)), ("S1", Decimal("60000000"))]
     assert pnl(ops)[V1]["commission_native"] == "60000000"
 
@@ -154,12 +250,33 @@ def test_changed_data_replaces_the_reward_set_whole(ops, tmp_path):
 BAD_LINES = {
     "invalid JSON": '{"data_type": "FEES", "validator_key": "V9"',
     "unknown data type": {"data_type": "TIPS", "validator_key": V1},
-    "unknown field": {"data_type": "FEES", "validator_key": V1, "total_fees_native": "1", "fee_count": 1, "x": 1},
-    "negative amount": {"data_type": "REWARDS", "validator_key": V1, "staker_address": "S9",
-                        "rewards_native": "-5", "commission_native": "0"},
-    "non-numeric amount": {"data_type": "MEV", "validator_key": V1, "total_mev_native": "lots", "tip_count": 1},
-    "bps outside 0..10000": {"data_type": "META", "validator_key": V1, "commission_rate_bps": 10001,
-                             "is_mev_enabled": False, "total_stake_native": "1"},
+    "unknown field": {
+        "data_type": "FEES",
+        "validator_key": V1,
+        "total_fees_native": "1",
+        "fee_count": 1,
+        "x": 1,
+    },
+    "negative amount": {
+        "data_type": "REWARDS",
+        "validator_key": V1,
+        "staker_address": "S9",
+        "rewards_native": "-5",
+        "commission_native": "0",
+    },
+    "non-numeric amount": {
+        "data_type": "MEV",
+        "validator_key": V1,
+        "total_mev_native": "lots",
+        "tip_count": 1,
+    },
+    "bps outside 0..10000": {
+        "data_type": "META",
+        "validator_key": V1,
+        "commission_rate_bps": 10001,
+        "is_mev_enabled": False,
+        "total_stake_native": "1",
+    },
 }
 
 
@@ -176,7 +293,9 @@ def test_a_bad_line_refuses_the_whole_file_by_default(ops, tmp_path, kind):
 
 def test_skip_invalid_keeps_the_good_lines_and_ends_partial(ops, tmp_path):
     f = write_jsonl(tmp_path / "bad.jsonl", [*HAND_BUILT, BAD_LINES["negative amount"]])
-    r = ops("--format", "json", "ingest", "--chain", SOL, "--period", "850", "--file", str(f), "--skip-invalid")
+    r = ops(
+        "--format", "json", "ingest", "--chain", SOL, "--period", "850", "--file", str(f), "--skip-invalid"
+    )
     assert r.exit_code == 3, r
     doc = r.json()
     assert (doc["status"], doc["staged"], doc["invalid_lines"]) == ("PARTIAL", 5, 1)
@@ -185,7 +304,15 @@ def test_skip_invalid_keeps_the_good_lines_and_ends_partial(ops, tmp_path):
 
 
 def test_the_committed_bad_file_lists_every_bad_line(ops, repo):
-    r = ops("ingest", "--chain", ETH, "--period", "2025-06-01", "--file", str(repo / "config/samples/bad/bad-lines.jsonl"))
+    r = ops(
+        "ingest",
+        "--chain",
+        ETH,
+        "--period",
+        "2025-06-01",
+        "--file",
+        str(repo / "config/samples/bad/bad-lines.jsonl"),
+    )
     assert r.exit_code == 1
     assert r.stderr.count("  - line ") >= 14
 
@@ -197,31 +324,59 @@ def test_unknown_solana_epoch_is_refused_but_ethereum_days_are_derived(ops, tmp_
     assert "unknown period 999 of solana-mainnet: add it with `aurora periods add`" in r.stderr
     r = ops("ingest", "--chain", ETH, "--period", "2025-06-07", "--file", str(f))
     assert r.exit_code == 0, r
-    assert q(ops.db_url, "SELECT period_start::text, period_end::text FROM canonical_periods"
-                         " WHERE period_identifier = '2025-06-07'") == [
-        ("2025-06-07 00:00:00+00", "2025-06-08 00:00:00+00")]
+    assert q(
+        ops.db_url,
+        "SELECT period_start::text, period_end::text FROM canonical_periods"
+        " WHERE period_identifier = '2025-06-07'",
+    ) == [("2025-06-07 00:00:00+00", "2025-06-08 00:00:00+00")]
 
 
 def test_periods_finalize_by_finality_lag(ops):
-    for epoch, start, end in (("851", "2025-09-03T01:12:00Z", "2025-09-05T02:24:00Z"),
-                              ("852", "2025-09-05T02:24:00Z", "2025-09-07T03:36:00Z")):
-        assert ops("periods", "add", "--chain", SOL, "--period", epoch, "--start", start, "--end", end).exit_code == 0
+    for epoch, start, end in (
+        ("851", "2025-09-03T01:12:00Z", "2025-09-05T02:24:00Z"),
+        ("852", "2025-09-05T02:24:00Z", "2025-09-07T03:36:00Z"),
+    ):
+        assert (
+            ops("periods", "add", "--chain", SOL, "--period", epoch, "--start", start, "--end", end).exit_code
+            == 0
+        )
     r = ops("--format", "json", "periods", "finalize", "--chain", SOL)
     assert r.exit_code == 0, r
     assert r.json()["finalized"] == ["850", "851"] and r.json()["waiting_for_finality"] == ["852"]
     listed = ops("--format", "json", "periods", "list", "--chain", SOL).json()
     assert [(p["period_identifier"], p["is_finalized"]) for p in listed] == [
-        ("850", True), ("851", True), ("852", False)]
-    overlap = ops("periods", "add", "--chain", SOL, "--period", "853", "--start", "2025-09-07T00:00:00Z",
-                  "--end", "2025-09-09T00:00:00Z")
+        ("850", True),
+        ("851", True),
+        ("852", False),
+    ]
+    overlap = ops(
+        "periods",
+        "add",
+        "--chain",
+        SOL,
+        "--period",
+        "853",
+        "--start",
+        "2025-09-07T00:00:00Z",
+        "--end",
+        "2025-09-09T00:00:00Z",
+    )
     assert overlap.exit_code == 5 and "overlap period 852" in overlap.stderr
 
 
 def test_finance_may_not_run_the_pipeline(ops, tmp_path):
     ops.token = None
     ops.add_user("fin", "FINANCE")
-    r = ops("run", "--chain", SOL, "--period", "850", "--file", str(write_jsonl(tmp_path / "f.jsonl", HAND_BUILT)),
-            token=ops.token_for("fin"))
+    r = ops(
+        "run",
+        "--chain",
+        SOL,
+        "--period",
+        "850",
+        "--file",
+        str(write_jsonl(tmp_path / "f.jsonl", HAND_BUILT)),
+        token=ops.token_for("fin"),
+    )
     assert r.exit_code == 4 and "may not operate" in r.stderr
 
 
@@ -233,8 +388,16 @@ def test_a_second_run_waits_or_exits_5_with_no_wait(ops, tmp_path):
             r = ops("run", "--chain", SOL, "--period", "850", "--file", str(f), "--no-wait")
             assert r.exit_code == 5, r
             assert "another Aurora run for solana-mainnet 850 is in progress" in r.stderr
-            waited = ops("run", "--chain", SOL, "--period", "850", "--file", str(f),
-                         env={"AURORA_LOCK_TIMEOUT_SECONDS": "1"})
+            waited = ops(
+                "run",
+                "--chain",
+                SOL,
+                "--period",
+                "850",
+                "--file",
+                str(f),
+                env={"AURORA_LOCK_TIMEOUT_SECONDS": "1"},
+            )
             assert waited.exit_code == 5 and "held the lock for over 1s" in waited.stderr
         assert q(ops.db_url, "SELECT count(*) FROM staging_payloads") == [(0,)]
 
@@ -263,10 +426,30 @@ def test_the_sample_dataset_gives_the_pnl_its_generator_implies(ops, repo, tmp_p
     periods = __import__("tomllib").loads((repo / "config/samples/periods.toml").read_text())["periods"]
     for p in periods:
         if p["chain"] == SOL and p["period"] != "850":
-            assert ops("periods", "add", "--chain", SOL, "--period", p["period"], "--start", p["start"],
-                       "--end", p["end"]).exit_code == 0
-        r = ops("run", "--chain", p["chain"], "--period", p["period"], "--file",
-                str(repo / "config/samples" / p["file"]))
+            assert (
+                ops(
+                    "periods",
+                    "add",
+                    "--chain",
+                    SOL,
+                    "--period",
+                    p["period"],
+                    "--start",
+                    p["start"],
+                    "--end",
+                    p["end"],
+                ).exit_code
+                == 0
+            )
+        r = ops(
+            "run",
+            "--chain",
+            p["chain"],
+            "--period",
+            p["period"],
+            "--file",
+            str(repo / "config/samples" / p["file"]),
+        )
         assert r.exit_code == 0, r
         got = pnl(ops, p["period"], p["chain"])
         want = expected[(p["chain"], p["period"])]

@@ -28,19 +28,24 @@ def no_audit(*_args, **_kwargs) -> None:
 def seeded(engine, repo, tmp_path):
     with transaction(engine) as session:
         apply_config(session, read_config(repo / "config"))
-        session.execute(text(
-            "INSERT INTO canonical_periods (chain_id, period_identifier, period_start, period_end)"
-            " VALUES ('solana-mainnet', '850', '2025-09-01T00:00:00Z', '2025-09-03T01:12:00Z')"))
+        session.execute(
+            text(
+                "INSERT INTO canonical_periods (chain_id, period_identifier, period_start, period_end)"
+                " VALUES ('solana-mainnet', '850', '2025-09-01T00:00:00Z', '2025-09-03T01:12:00Z')"
+            )
+        )
     return engine
 
 
 def fees_line(amount: str) -> str:
-    return ('{"data_type":"FEES","validator_key":"%s","total_fees_native":"%s","fee_count":1}\n' % (V1, amount))
+    return '{"data_type":"FEES","validator_key":"%s","total_fees_native":"%s","fee_count":1}\n' % (V1, amount)
 
 
 def reward_line(staker: str, amount: str) -> str:
-    return ('{"data_type":"REWARDS","validator_key":"%s","staker_address":"%s","rewards_native":"%s",'
-            '"commission_native":"0"}\n' % (V1, staker, amount))
+    return (
+        '{"data_type":"REWARDS","validator_key":"%s","staker_address":"%s","rewards_native":"%s",'
+        '"commission_native":"0"}\n' % (V1, staker, amount)
+    )
 
 
 def load(engine, tmp_path, name: str, body: str) -> None:
@@ -54,8 +59,12 @@ def load(engine, tmp_path, name: str, body: str) -> None:
 def state(engine) -> tuple:
     with transaction(engine) as session:
         return (
-            session.execute(text("SELECT validator_key, total_fees_native FROM canonical_validator_fees")).all(),
-            session.execute(text("SELECT staker_address, rewards_native FROM canonical_stake_rewards ORDER BY 1")).all(),
+            session.execute(
+                text("SELECT validator_key, total_fees_native FROM canonical_validator_fees")
+            ).all(),
+            session.execute(
+                text("SELECT staker_address, rewards_native FROM canonical_stake_rewards ORDER BY 1")
+            ).all(),
             session.execute(text("SELECT validator_key, total_revenue_native FROM validator_pnl")).all(),
         )
 
@@ -66,21 +75,22 @@ def test_a_crash_mid_normalize_keeps_the_previous_canonical_rows(seeded, tmp_pat
     assert before[0] == [(V1, Decimal(100))]
 
     (tmp_path / "b.jsonl").write_text(fees_line("999") + reward_line("S2", "8"))
-    pipeline.run_ingest_file(seeded, no_audit, chain_id=SOL, period="850", path=tmp_path / "b.jsonl", strict=True)
+    pipeline.run_ingest_file(
+        seeded, no_audit, chain_id=SOL, period="850", path=tmp_path / "b.jsonl", strict=True
+    )
 
-    real_copy = normalize._copy_temp
+    real_replace = normalize._replace_reward_sets
 
-    def crash_on_rewards(session, temp, like, columns, rows):
-        real_copy(session, temp, like, columns, rows)
-        if temp == "norm_rewards":  # fees are already upserted and old rewards deleted by now
-            raise RuntimeError("killed mid-run")
+    def crash_after_rewards(session, params):
+        real_replace(session, params)  # fees upserted, old rewards deleted, new ones inserted by now
+        raise RuntimeError("killed mid-run")
 
-    monkeypatch.setattr(normalize, "_copy_temp", crash_on_rewards)
+    monkeypatch.setattr(normalize, "_replace_reward_sets", crash_after_rewards)
     with pytest.raises(RuntimeError):
         pipeline.run_normalize(seeded, no_audit, chain_id=SOL, period="850")
     assert state(seeded) == before
 
-    monkeypatch.setattr(normalize, "_copy_temp", real_copy)
+    monkeypatch.setattr(normalize, "_replace_reward_sets", real_replace)
     pipeline.run_normalize(seeded, no_audit, chain_id=SOL, period="850")
     assert state(seeded)[1] == [("S2", Decimal(8))]
 
@@ -88,13 +98,17 @@ def test_a_crash_mid_normalize_keeps_the_previous_canonical_rows(seeded, tmp_pat
 def test_a_crash_mid_pnl_keeps_the_previous_pnl(seeded, tmp_path, monkeypatch):
     load(seeded, tmp_path, "a.jsonl", fees_line("100"))
     (tmp_path / "b.jsonl").write_text(fees_line("250"))
-    pipeline.run_ingest_file(seeded, no_audit, chain_id=SOL, period="850", path=tmp_path / "b.jsonl", strict=True)
+    pipeline.run_ingest_file(
+        seeded, no_audit, chain_id=SOL, period="850", path=tmp_path / "b.jsonl", strict=True
+    )
     pipeline.run_normalize(seeded, no_audit, chain_id=SOL, period="850")
     before = state(seeded)[2]
 
     def crash_after_upsert(session, chain_id, period):
-        session.execute(pnl._UPSERT_PNL, {"chain_id": chain_id,
-                                          "period_id": pnl.get_period(session, chain_id, period).period_id})
+        session.execute(
+            pnl._UPSERT_PNL,
+            {"chain_id": chain_id, "period_id": pnl.get_period(session, chain_id, period).period_id},
+        )
         raise RuntimeError("killed before the view refresh")
 
     monkeypatch.setattr(pnl, "compute_pnl", crash_after_upsert)
@@ -115,8 +129,11 @@ def test_normalize_prefers_the_highest_priority_provider_with_data(seeded, tmp_p
         vendor = Provider(provider_name="vendor-x", provider_type="FEES")
         session.add(vendor)
         session.flush()
-        session.add(ChainProviderMapping(chain_id=SOL, provider_id=vendor.provider_id, provider_role="FEES",
-                                         priority=5))
+        session.add(
+            ChainProviderMapping(
+                chain_id=SOL, provider_id=vendor.provider_id, provider_role="FEES", priority=5
+            )
+        )
     load(seeded, tmp_path, "file.jsonl", fees_line("100") + reward_line("S1", "7"))
     assert state(seeded)[0] == [(V1, Decimal(100))]  # the vendor has no data yet: the file provider serves
 
@@ -124,8 +141,9 @@ def test_normalize_prefers_the_highest_priority_provider_with_data(seeded, tmp_p
         vendor = session.scalar(select(Provider).where(Provider.provider_name == "vendor-x"))
         period_id = session.execute(text("SELECT period_id FROM canonical_periods")).scalar()
         run = ingest.start_run(session, SOL, period_id, vendor, {})
-        payload = file_payload([{"data_type": "FEES", "validator_key": V1, "total_fees_native": "200",
-                                 "fee_count": 3}])
+        payload = file_payload(
+            [{"data_type": "FEES", "validator_key": V1, "total_fees_native": "200", "fee_count": 3}]
+        )
         assert ingest.stage_payload(session, run, vendor.provider_id, V1, "FEES", payload) is True
         # The same response again is not stored twice.
         assert ingest.stage_payload(session, run, vendor.provider_id, V1, "FEES", payload) is False
@@ -133,15 +151,22 @@ def test_normalize_prefers_the_highest_priority_provider_with_data(seeded, tmp_p
     result = pipeline.run_normalize(seeded, no_audit, chain_id=SOL, period="850")
     assert result.summary["sources"] == {"vendor-x": 1, "file": 1}
     with transaction(seeded) as session:
-        row = session.execute(text(
-            "SELECT f.total_fees_native, p.provider_name FROM canonical_validator_fees f"
-            " JOIN providers p ON p.provider_id = f.source_provider_id")).one()
+        row = session.execute(
+            text(
+                "SELECT f.total_fees_native, p.provider_name FROM canonical_validator_fees f"
+                " JOIN providers p ON p.provider_id = f.source_provider_id"
+            )
+        ).one()
     assert row == (Decimal(200), "vendor-x")
 
     # Deactivate the vendor's mapping: the file provider's payload is the truth again.
     with transaction(seeded) as session:
-        session.execute(text("UPDATE chain_provider_mappings SET is_active = false WHERE priority = 5"
-                             " AND provider_role = 'FEES' AND chain_id = 'solana-mainnet'"))
+        session.execute(
+            text(
+                "UPDATE chain_provider_mappings SET is_active = false WHERE priority = 5"
+                " AND provider_role = 'FEES' AND chain_id = 'solana-mainnet'"
+            )
+        )
     pipeline.run_normalize(seeded, no_audit, chain_id=SOL, period="850")
     assert state(seeded)[0] == [(V1, Decimal(100))]
 
@@ -153,13 +178,28 @@ def test_an_invalid_payload_is_reported_and_the_rest_normalized(seeded, tmp_path
         period_id = session.execute(text("SELECT period_id FROM canonical_periods")).scalar()
         file_provider = session.get(Provider, provider_id)
         run = ingest.start_run(session, SOL, period_id, file_provider, {})
-        broken = {"records": [{"data_type": "REWARDS", "validator_key": V1, "staker_address": "S1",
-                               "rewards_native": "5", "commission_native": "0"},
-                              {"data_type": "REWARDS", "validator_key": V1, "staker_address": "S1",
-                               "rewards_native": "6", "commission_native": "0"}]}
+        broken = {
+            "records": [
+                {
+                    "data_type": "REWARDS",
+                    "validator_key": V1,
+                    "staker_address": "S1",
+                    "rewards_native": "5",
+                    "commission_native": "0",
+                },
+                {
+                    "data_type": "REWARDS",
+                    "validator_key": V1,
+                    "staker_address": "S1",
+                    "rewards_native": "6",
+                    "commission_native": "0",
+                },
+            ]
+        }
         ingest.stage_payload(session, run, provider_id, V1, "REWARDS", broken)
-        bad_id = session.execute(text("SELECT payload_id FROM staging_payloads WHERE run_id = :r"),
-                                 {"r": run.run_id}).scalar()
+        bad_id = session.execute(
+            text("SELECT payload_id FROM staging_payloads WHERE run_id = :r"), {"r": run.run_id}
+        ).scalar()
     report = pipeline.run_normalize(seeded, no_audit, chain_id=SOL, period="850")
     assert int(report.exit_code) == 3
     (invalid,) = report.summary["invalid_payloads"]
