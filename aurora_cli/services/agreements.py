@@ -1,0 +1,675 @@
+"""Agreements as code (SPEC §7): one reviewed TOML file becomes partner, agreement, version, rules and
+clients rows, idempotently.
+
+This module owns how a validated `AgreementFile` maps onto the database: partners are identified by
+`[partner] name`, agreements by (partner, `[agreement] name`). Terms (rules and clients) are
+versioned: changed terms create the next `agreement_versions` row and close the previous one, whose
+rules and clients stay for history. Partner details and the agreement's own fields (status, dates)
+are updated in place without a new version. Applying the same file twice changes nothing.
+
+Every change is returned as audit entries (action, resource, before/after) for the caller to record
+in the same transaction; this module never prints, never commits and never records audit rows itself.
+The file's own checks live in `domain.agreement_file`; the checks that need the database (do the
+named chains exist?) live here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aurora_cli.db.models import (
+    Agreement,
+    AgreementRule,
+    AgreementStatus,
+    AgreementVersion,
+    AttributionMethod,
+    CanonicalValidatorIdentity,
+    Chain,
+    Partner,
+    PartnerStakeAttribution,
+    RevenueComponent,
+)
+from aurora_cli.domain.agreement_file import AgreementFile
+from aurora_cli.domain.commission import AttributionMethod as Attribution
+from aurora_cli.errors import Conflict, InvalidInput, NotFound
+from aurora_cli.render.output import jsonable
+
+# The parts of the normalized terms that are versioned; partner details and the agreement's status
+# and dates are facts about the relationship, updated in place.
+VERSIONED_TERMS = ("clients", "rules")
+
+PARTNER_FIELDS = ("legal_entity_name", "contact_email", "contact_name")
+AGREEMENT_FIELDS = ("status", "effective_from", "effective_until")
+
+AGREEMENT_LIST_COLUMNS = [
+    "agreement_id",
+    "partner_name",
+    "agreement_name",
+    "status",
+    "current_version",
+    "effective_from",
+    "effective_until",
+]
+
+
+@dataclass
+class ApplyResult:
+    """What `apply_agreement` did (or, inside a rolled-back savepoint, would do)."""
+
+    agreement_id: uuid.UUID
+    partner_name: str
+    agreement_name: str
+    current_version: int
+    created_partner: bool = False
+    created_agreement: bool = False
+    new_version: int | None = None
+    partner_changes: dict[str, list[Any]] = field(default_factory=dict)
+    agreement_changes: dict[str, list[Any]] = field(default_factory=dict)
+    rules_written: int = 0
+    clients_written: int = 0
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    audit_entries: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.audit_entries)
+
+    def describe(self, *, planned: bool = False) -> list[str]:
+        """One phrase per change, in the order they were made (`planned`: what an apply would do)."""
+        create, update, close = ("create", "update", "close") if planned else ("created", "updated", "closed")
+        said: list[str] = []
+        if self.created_partner:
+            said.append(f"{create} partner {self.partner_name!r}")
+        if self.partner_changes:
+            said.append(f"{update} partner {self.partner_name!r}: {', '.join(self.partner_changes)}")
+        if self.created_agreement:
+            said.append(
+                f"{create} agreement {self.agreement_name!r} (version 1: {self.rules_written} rule(s), "
+                f"{self.clients_written} client(s))"
+            )
+        if self.agreement_changes:
+            changes = ", ".join(
+                f"{name} {_plain(old)} → {_plain(new)}" for name, (old, new) in self.agreement_changes.items()
+            )
+            said.append(f"{update} agreement {self.agreement_name!r}: {changes}")
+        if self.new_version is not None and not self.created_agreement:
+            said.append(
+                f"{create} version {self.new_version} of {self.agreement_name!r} with the new terms "
+                f"({self.rules_written} rule(s), {self.clients_written} client(s)) and {close} "
+                f"version {self.new_version - 1}"
+            )
+        return said
+
+    def summary(self) -> dict[str, Any]:
+        return jsonable(
+            {
+                "agreement_id": self.agreement_id,
+                "partner_name": self.partner_name,
+                "agreement_name": self.agreement_name,
+                "current_version": self.current_version,
+                "changed": self.changed,
+                "created_partner": self.created_partner,
+                "created_agreement": self.created_agreement,
+                "new_version": self.new_version,
+                "partner_changes": self.partner_changes,
+                "agreement_changes": self.agreement_changes,
+                "rules_written": self.rules_written,
+                "clients_written": self.clients_written,
+                "warnings": [{"field": where, "warning": what} for where, what in self.warnings],
+            }
+        )
+
+
+def _plain(value: Any) -> str:
+    rendered = jsonable(value)
+    return "none" if rendered is None else str(rendered)
+
+
+# --- checks that need the database -----------------------------------------------------------
+
+
+def check_references(session: Session, agreement_file: AgreementFile) -> list[tuple[str, str]]:
+    """Refuse unknown chains (InvalidInput listing each field); return warnings for the rest.
+
+    A validator not registered yet is only a warning: `ingest --file` registers validators it meets,
+    so an agreement may rightly be applied before the validator's first data arrives.
+    """
+    known_chains = set(session.scalars(select(Chain.chain_id)))
+    errors: list[tuple[str, str]] = []
+    known = ", ".join(sorted(known_chains)) or "none; run `aurora config apply`"
+    for index, client in enumerate(agreement_file.clients):
+        if client.chain not in known_chains:
+            errors.append((f"clients[{index}].chain", f"unknown chain {client.chain!r} (known: {known})"))
+    for index, rule in enumerate(agreement_file.rules):
+        if rule.chain is not None and rule.chain not in known_chains:
+            errors.append((f"rules[{index}].chain", f"unknown chain {rule.chain!r} (known: {known})"))
+    if errors:
+        raise InvalidInput(
+            f"agreement {agreement_file.agreement.name!r} names chains that do not exist: "
+            "fix the file or apply the chain configuration first",
+            details=errors,
+        )
+
+    registered = {
+        (chain, key)
+        for chain, key in session.execute(
+            select(CanonicalValidatorIdentity.chain_id, CanonicalValidatorIdentity.validator_key)
+        )
+    }
+    registered_keys = {key for _chain, key in registered}
+    warnings: list[tuple[str, str]] = []
+    for index, client in enumerate(agreement_file.clients):
+        if client.validator_key is not None and (client.chain, client.validator_key) not in registered:
+            warnings.append(
+                (
+                    f"clients[{index}].validator_key",
+                    f"{client.validator_key} is not a registered validator of {client.chain} yet",
+                )
+            )
+    client_chains = {client.chain for client in agreement_file.clients}
+    for index, rule in enumerate(agreement_file.rules):
+        if rule.validator_key is not None:
+            found = (
+                (rule.chain, rule.validator_key) in registered
+                if rule.chain is not None
+                else rule.validator_key in registered_keys
+            )
+            if not found:
+                warnings.append(
+                    (
+                        f"rules[{index}].validator_key",
+                        f"{rule.validator_key} is not a registered validator"
+                        + (f" of {rule.chain}" if rule.chain else "")
+                        + " yet",
+                    )
+                )
+        needs_clients = rule.attribution in (Attribution.CLIENT_REVENUE, Attribution.STAKE_WEIGHT)
+        if needs_clients and (not client_chains if rule.chain is None else rule.chain not in client_chains):
+            warnings.append(
+                (
+                    f"rules[{index}].attribution",
+                    f"{rule.attribution.value} needs [[clients]]"
+                    + (f" on {rule.chain}" if rule.chain else "")
+                    + "; without them this rule's base is always 0",
+                )
+            )
+    return warnings
+
+
+# --- apply -------------------------------------------------------------------------------------
+
+
+def apply_agreement(
+    session: Session,
+    agreement_file: AgreementFile,
+    *,
+    user_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> ApplyResult:
+    """Create or update the file's partner and agreement; see the module docstring for the rules.
+
+    Raises InvalidInput (nothing written by this call: the caller's transaction rolls back) when a
+    chain is unknown or changed terms would not start after the current version started.
+    """
+    warnings = check_references(session, agreement_file)
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    terms = agreement_file.normalized_terms()
+    spec = agreement_file.agreement
+
+    partner, created_partner, partner_changes, partner_entries = _upsert_partner(session, agreement_file)
+    agreement = session.scalar(
+        select(Agreement).where(
+            Agreement.partner_id == partner.partner_id, Agreement.agreement_name == spec.name
+        )
+    )
+    if agreement is None:
+        result = _create_agreement(session, agreement_file, partner, terms, user_id)
+        result.created_partner = created_partner
+        result.partner_changes = partner_changes
+        result.warnings = warnings
+        result.audit_entries = partner_entries + result.audit_entries
+        return result
+
+    result = ApplyResult(
+        agreement_id=agreement.agreement_id,
+        partner_name=partner.partner_name,
+        agreement_name=agreement.agreement_name,
+        current_version=agreement.current_version,
+        created_partner=created_partner,
+        partner_changes=partner_changes,
+        warnings=warnings,
+        audit_entries=list(partner_entries),
+    )
+    _update_agreement_fields(session, agreement, agreement_file, result)
+    current = session.scalar(
+        select(AgreementVersion).where(
+            AgreementVersion.agreement_id == agreement.agreement_id,
+            AgreementVersion.version_number == agreement.current_version,
+        )
+    )
+    if current is None:  # only a hand-edited database gets here
+        raise Conflict(
+            f"agreement {agreement.agreement_name!r} has no version {agreement.current_version}: "
+            "the agreement rows were edited outside Aurora"
+        )
+    if _versioned(current.terms_snapshot) != _versioned(terms):
+        _add_version(session, agreement, current, agreement_file, terms, moment, user_id, result)
+    return result
+
+
+def _versioned(terms: dict[str, Any]) -> dict[str, Any]:
+    return {key: terms.get(key) for key in VERSIONED_TERMS}
+
+
+def _upsert_partner(
+    session: Session, agreement_file: AgreementFile
+) -> tuple[Partner, bool, dict[str, list[Any]], list[dict[str, Any]]]:
+    spec = agreement_file.partner
+    matches = session.scalars(select(Partner).where(Partner.partner_name == spec.name)).all()
+    if len(matches) > 1:
+        raise Conflict(
+            f"{len(matches)} partners are named {spec.name!r}: rename one in the database before applying"
+        )
+    wanted = {
+        "legal_entity_name": spec.legal_entity_name,
+        "contact_email": spec.contact_email,
+        "contact_name": spec.contact_name,
+    }
+    if not matches:
+        partner = Partner(partner_name=spec.name, is_active=True, **wanted)
+        session.add(partner)
+        session.flush()
+        entry = {
+            "action": "CREATE_AGREEMENT",
+            "resource_type": "partner",
+            "resource_id": str(partner.partner_id),
+            "after": partner_snapshot(partner),
+        }
+        return partner, True, {}, [entry]
+    partner = matches[0]
+    changes = {
+        name: [getattr(partner, name), value]
+        for name, value in wanted.items()
+        if getattr(partner, name) != value
+    }
+    if not changes:
+        return partner, False, {}, []
+    before = partner_snapshot(partner)
+    for name, (_old, new) in changes.items():
+        setattr(partner, name, new)
+    session.flush()
+    entry = {
+        "action": "UPDATE_AGREEMENT",
+        "resource_type": "partner",
+        "resource_id": str(partner.partner_id),
+        "before": before,
+        "after": partner_snapshot(partner),
+    }
+    return partner, False, changes, [entry]
+
+
+def _create_agreement(
+    session: Session,
+    agreement_file: AgreementFile,
+    partner: Partner,
+    terms: dict[str, Any],
+    user_id: uuid.UUID | None,
+) -> ApplyResult:
+    spec = agreement_file.agreement
+    agreement = Agreement(
+        partner_id=partner.partner_id,
+        agreement_name=spec.name,
+        current_version=1,
+        status=AgreementStatus(spec.status.value),
+        effective_from=spec.effective_from,
+        effective_until=spec.effective_until,
+    )
+    session.add(agreement)
+    session.flush()
+    # SPEC §7: the first version is effective from the agreement's effective_from (a
+    # version_effective_from in a first file has nothing earlier to supersede).
+    version = AgreementVersion(
+        agreement_id=agreement.agreement_id,
+        version_number=1,
+        effective_from=spec.effective_from,
+        effective_until=None,
+        terms_snapshot=terms,
+        created_by=user_id,
+    )
+    session.add(version)
+    session.flush()
+    rules = _write_terms(session, agreement, 1, agreement_file)
+    result = ApplyResult(
+        agreement_id=agreement.agreement_id,
+        partner_name=partner.partner_name,
+        agreement_name=agreement.agreement_name,
+        current_version=1,
+        created_agreement=True,
+        new_version=1,
+        rules_written=len(rules),
+        clients_written=len(agreement_file.clients),
+    )
+    result.audit_entries.append(
+        {
+            "action": "CREATE_AGREEMENT",
+            "resource_type": "agreement",
+            "resource_id": str(agreement.agreement_id),
+            "after": {
+                **agreement_snapshot(agreement, partner.partner_name),
+                "version": version_snapshot(version),
+            },
+        }
+    )
+    result.audit_entries += [_rule_created(rule) for rule in rules]
+    return result
+
+
+def _update_agreement_fields(
+    session: Session, agreement: Agreement, agreement_file: AgreementFile, result: ApplyResult
+) -> None:
+    """Status and dates change in place; the first version keeps starting with the agreement."""
+    spec = agreement_file.agreement
+    wanted = {
+        "status": AgreementStatus(spec.status.value),
+        "effective_from": spec.effective_from,
+        "effective_until": spec.effective_until,
+    }
+    changes = {
+        name: [getattr(agreement, name), value]
+        for name, value in wanted.items()
+        if getattr(agreement, name) != value
+    }
+    if not changes:
+        return
+    partner_name = result.partner_name
+    before = agreement_snapshot(agreement, partner_name)
+    if "effective_from" in changes:
+        first = session.scalar(
+            select(AgreementVersion).where(
+                AgreementVersion.agreement_id == agreement.agreement_id,
+                AgreementVersion.version_number == 1,
+            )
+        )
+        new_start = wanted["effective_from"]
+        if first is not None and first.effective_until is not None and not new_start < first.effective_until:
+            raise InvalidInput(
+                f"agreement {agreement.agreement_name!r} cannot start at {new_start.isoformat()}: "
+                f"version 2 already starts at {first.effective_until.isoformat()}",
+                details=[("agreement.effective_from", "must be before version 2's start")],
+            )
+        if first is not None:
+            first.effective_from = new_start
+    for name, value in wanted.items():
+        setattr(agreement, name, value)
+    session.flush()
+    result.agreement_changes = changes
+    result.audit_entries.append(
+        {
+            "action": "UPDATE_AGREEMENT",
+            "resource_type": "agreement",
+            "resource_id": str(agreement.agreement_id),
+            "before": before,
+            "after": agreement_snapshot(agreement, partner_name),
+        }
+    )
+
+
+def _add_version(
+    session: Session,
+    agreement: Agreement,
+    current: AgreementVersion,
+    agreement_file: AgreementFile,
+    terms: dict[str, Any],
+    moment: datetime,
+    user_id: uuid.UUID | None,
+    result: ApplyResult,
+) -> None:
+    spec = agreement_file.agreement
+    starts = spec.version_effective_from or moment
+    if not starts > current.effective_from:
+        # agreement_versions CHECKs effective_from < effective_until on the version being closed.
+        source = "[agreement] version_effective_from" if spec.version_effective_from else "now"
+        raise InvalidInput(
+            f"the changed terms of {agreement.agreement_name!r} would start at {starts.isoformat()} ({source}), "
+            f"not after version {current.version_number} started ({current.effective_from.isoformat()})",
+            details=[
+                (
+                    "agreement.version_effective_from",
+                    f"set it after {current.effective_from.isoformat()}, when the new terms take effect",
+                )
+            ],
+        )
+    before_version = version_snapshot(current)
+    before_agreement = agreement_snapshot(agreement, result.partner_name)
+    current.effective_until = starts
+    number = current.version_number + 1
+    version = AgreementVersion(
+        agreement_id=agreement.agreement_id,
+        version_number=number,
+        effective_from=starts,
+        effective_until=None,
+        terms_snapshot=terms,
+        created_by=user_id,
+    )
+    session.add(version)
+    agreement.current_version = number
+    session.flush()
+    rules = _write_terms(session, agreement, number, agreement_file)
+    result.new_version = number
+    result.current_version = number
+    result.rules_written = len(rules)
+    result.clients_written = len(agreement_file.clients)
+    result.audit_entries.append(
+        {
+            "action": "UPDATE_AGREEMENT",
+            "resource_type": "agreement_version",
+            "resource_id": str(agreement.agreement_id),
+            "before": {**before_agreement, "version": before_version},
+            "after": {
+                **agreement_snapshot(agreement, result.partner_name),
+                "previous_version": version_snapshot(current),
+                "version": version_snapshot(version),
+            },
+        }
+    )
+    result.audit_entries += [_rule_created(rule) for rule in rules]
+
+
+def _write_terms(
+    session: Session, agreement: Agreement, version_number: int, agreement_file: AgreementFile
+) -> list[AgreementRule]:
+    """The version's rules and clients; earlier versions' rows are left as they are, for history."""
+    rules = [
+        AgreementRule(
+            agreement_id=agreement.agreement_id,
+            version_number=version_number,
+            rule_order=rule.order,
+            chain_id=rule.chain,
+            validator_key=rule.validator_key,
+            revenue_component=RevenueComponent(rule.component.value),
+            attribution_method=AttributionMethod(rule.attribution.value),
+            commission_rate_bps=rule.recorded_rate_bps,
+            floor_amount_native=rule.floor_native,
+            cap_amount_native=rule.cap_native,
+            tier_config=None if rule.tiers is None else rule.tier_table().to_config(),
+            is_active=True,
+        )
+        for rule in sorted(agreement_file.rules, key=lambda r: r.order)
+    ]
+    session.add_all(rules)
+    session.add_all(
+        PartnerStakeAttribution(
+            partner_id=agreement.partner_id,
+            agreement_id=agreement.agreement_id,
+            version_number=version_number,
+            chain_id=client.chain,
+            staker_address=client.staker_address,
+            validator_key=client.validator_key,
+        )
+        for client in agreement_file.clients
+    )
+    session.flush()
+    return rules
+
+
+def _rule_created(rule: AgreementRule) -> dict[str, Any]:
+    return {
+        "action": "CREATE_RULE",
+        "resource_type": "agreement_rule",
+        "resource_id": str(rule.rule_id),
+        "after": rule_snapshot(rule),
+    }
+
+
+# --- snapshots (audit before/after, show) ------------------------------------------------------
+
+
+def partner_snapshot(partner: Partner) -> dict[str, Any]:
+    return {
+        "partner_id": partner.partner_id,
+        "partner_name": partner.partner_name,
+        "legal_entity_name": partner.legal_entity_name,
+        "contact_email": partner.contact_email,
+        "contact_name": partner.contact_name,
+        "is_active": partner.is_active,
+    }
+
+
+def agreement_snapshot(agreement: Agreement, partner_name: str) -> dict[str, Any]:
+    return {
+        "agreement_id": agreement.agreement_id,
+        "partner_id": agreement.partner_id,
+        "partner_name": partner_name,
+        "agreement_name": agreement.agreement_name,
+        "status": agreement.status,
+        "current_version": agreement.current_version,
+        "effective_from": agreement.effective_from,
+        "effective_until": agreement.effective_until,
+    }
+
+
+def version_snapshot(version: AgreementVersion) -> dict[str, Any]:
+    return {
+        "version_id": version.version_id,
+        "version_number": version.version_number,
+        "effective_from": version.effective_from,
+        "effective_until": version.effective_until,
+        "terms_snapshot": version.terms_snapshot,
+    }
+
+
+RULE_COLUMNS = [
+    "rule_id",
+    "version_number",
+    "rule_order",
+    "chain_id",
+    "validator_key",
+    "revenue_component",
+    "attribution_method",
+    "commission_rate_bps",
+    "floor_amount_native",
+    "cap_amount_native",
+    "tier_config",
+    "is_active",
+]
+
+
+def rule_snapshot(rule: AgreementRule) -> dict[str, Any]:
+    return {"agreement_id": rule.agreement_id, **{c: getattr(rule, c) for c in RULE_COLUMNS}}
+
+
+# --- read views --------------------------------------------------------------------------------
+
+
+def list_agreements(session: Session, *, partner_id: str | uuid.UUID | None = None) -> list[dict[str, Any]]:
+    """Every agreement with its partner's name; `partner_id` narrows to one partner (PARTNER users)."""
+    query = (
+        select(Agreement, Partner.partner_name)
+        .join(Partner, Partner.partner_id == Agreement.partner_id)
+        .order_by(Partner.partner_name, Agreement.agreement_name)
+    )
+    if partner_id is not None:
+        query = query.where(Agreement.partner_id == uuid.UUID(str(partner_id)))
+    return [
+        {c: v for c, v in agreement_snapshot(agreement, name).items() if c in AGREEMENT_LIST_COLUMNS}
+        for agreement, name in session.execute(query)
+    ]
+
+
+def agreement_details(
+    session: Session,
+    name: str,
+    *,
+    partner_name: str | None = None,
+    partner_id: str | uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """One agreement: its row, every version, the current version's rules and clients."""
+    query = (
+        select(Agreement, Partner)
+        .join(Partner, Partner.partner_id == Agreement.partner_id)
+        .where(Agreement.agreement_name == name)
+    )
+    if partner_name is not None:
+        query = query.where(Partner.partner_name == partner_name)
+    if partner_id is not None:
+        query = query.where(Agreement.partner_id == uuid.UUID(str(partner_id)))
+    matches = session.execute(query).all()
+    if not matches:
+        whose = f" of partner {partner_name!r}" if partner_name else ""
+        raise NotFound(f"no agreement named {name!r}{whose}: see `aurora agreements list`.")
+    if len(matches) > 1:
+        partners = ", ".join(sorted(p.partner_name for _a, p in matches))
+        raise InvalidInput(
+            f"several partners have an agreement named {name!r} ({partners}): add --partner NAME."
+        )
+    agreement, partner = matches[0]
+    versions = session.scalars(
+        select(AgreementVersion)
+        .where(AgreementVersion.agreement_id == agreement.agreement_id)
+        .order_by(AgreementVersion.version_number)
+    ).all()
+    rules = session.scalars(
+        select(AgreementRule)
+        .where(
+            AgreementRule.agreement_id == agreement.agreement_id,
+            AgreementRule.version_number == agreement.current_version,
+        )
+        .order_by(AgreementRule.rule_order)
+    ).all()
+    clients = session.scalars(
+        select(PartnerStakeAttribution)
+        .where(
+            PartnerStakeAttribution.agreement_id == agreement.agreement_id,
+            PartnerStakeAttribution.version_number == agreement.current_version,
+        )
+        .order_by(
+            PartnerStakeAttribution.chain_id,
+            PartnerStakeAttribution.staker_address,
+            PartnerStakeAttribution.validator_key.nulls_first(),
+        )
+    ).all()
+    return {
+        **agreement_snapshot(agreement, partner.partner_name),
+        "partner": partner_snapshot(partner),
+        "versions": [
+            {
+                "version_number": v.version_number,
+                "effective_from": v.effective_from,
+                "effective_until": v.effective_until,
+                "created_by": v.created_by,
+                "created_at": v.created_at,
+            }
+            for v in versions
+        ],
+        "rules": [{c: getattr(r, c) for c in RULE_COLUMNS} for r in rules],
+        "clients": [
+            {"chain_id": c.chain_id, "staker_address": c.staker_address, "validator_key": c.validator_key}
+            for c in clients
+        ],
+    }
