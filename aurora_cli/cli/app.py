@@ -138,6 +138,12 @@ def _register() -> None:
     app.add_typer(users_cmd.app, name="users")
     users_cmd.register_session_commands(app)
     pipeline_cmd.register(app)
+    from aurora_cli.cli import commissions_cmd
+
+    commissions_cmd.register(app)
+    from aurora_cli.cli import statements_cmd
+
+    statements_cmd.register(app)
     app.add_typer(audit_cmd.app, name="audit")
 
 

@@ -706,6 +706,11 @@ class PartnerCommissionStatement(Base):
     __table_args__ = (
         UniqueConstraint("partner_id", "chain_id", "period_id"),
         _nonneg(__tablename__, "total_commission_native"),
+        # Revision 006: four eyes, held by the database too.
+        CheckConstraint(
+            "approved_by IS NULL OR submitted_by IS NULL OR approved_by <> submitted_by",
+            name="ck_partner_commission_statements_four_eyes",
+        ),
         Index("idx_statements_partner", "partner_id"),
         Index("idx_statements_chain_period", "chain_id", "period_id"),
         Index("idx_statements_status", "status"),
@@ -735,6 +740,22 @@ class PartnerCommissionStatement(Base):
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONB)
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _updated_at()
+    # Revision 006: who did each workflow step and when (approved/released/paid_at are the seed's).
+    generated_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.user_id", ondelete="SET NULL")
+    )
+    generated_at: Mapped[datetime | None] = mapped_column(TIMESTAMPTZ)
+    submitted_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.user_id", ondelete="SET NULL")
+    )
+    submitted_at: Mapped[datetime | None] = mapped_column(TIMESTAMPTZ)
+    paid_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.user_id", ondelete="SET NULL"))
+    paid_reference: Mapped[str | None] = mapped_column(String(200))
+    reopened_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.user_id", ondelete="SET NULL")
+    )
+    reopened_at: Mapped[datetime | None] = mapped_column(TIMESTAMPTZ)
+    reopen_reason: Mapped[str | None] = mapped_column(Text)
 
 
 # --- 5. User & Access Layer ----------------------------------------------------------------------
@@ -821,3 +842,48 @@ class UserToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(TIMESTAMPTZ)
     last_used_at: Mapped[datetime | None] = mapped_column(TIMESTAMPTZ)
     created_at: Mapped[datetime] = _created_at()
+
+
+class PartnerStakeAttribution(Base):
+    """Revision 005: the stakers a partner referred (an agreement file's `[[clients]]`), per version.
+
+    Kept per agreement version like `agreement_rules`, because clients are part of the terms. A NULL
+    ``validator_key`` means the staker counts at every validator of the chain; the unique key treats
+    NULLs as equal so that case cannot be listed twice.
+    """
+
+    __tablename__ = "partner_stake_attributions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["agreement_id", "version_number"],
+            ["agreement_versions.agreement_id", "agreement_versions.version_number"],
+            ondelete="CASCADE",
+            name="fk_partner_stake_attributions_version",
+        ),
+        UniqueConstraint(
+            "agreement_id",
+            "version_number",
+            "chain_id",
+            "staker_address",
+            "validator_key",
+            name="uq_partner_stake_attributions_key",
+            postgresql_nulls_not_distinct=True,
+        ),
+        Index("idx_partner_stake_attributions_staker", "chain_id", "staker_address"),
+    )
+
+    attribution_id: Mapped[uuid.UUID] = _uuid_pk()
+    partner_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("partners.partner_id", ondelete="CASCADE"), nullable=False
+    )
+    agreement_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("agreements.agreement_id", ondelete="CASCADE"), nullable=False
+    )
+    version_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    chain_id: Mapped[str] = mapped_column(
+        CHAIN_ID, ForeignKey("chains.chain_id", ondelete="CASCADE"), nullable=False
+    )
+    staker_address: Mapped[str] = mapped_column(String(100), nullable=False)
+    validator_key: Mapped[str | None] = mapped_column(VALIDATOR_KEY)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()

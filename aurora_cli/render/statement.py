@@ -30,6 +30,9 @@ from fpdf.enums import TableBordersLayout, TableCellFillMode, WrapMode, XPos, YP
 
 from aurora_cli.domain.money import as_amount, money_context, parse_amount, to_display, to_plain_string
 
+# Page geometry in millimetres (fpdf2's unit). Layout only: no amount is ever a float.
+Mm = float
+
 __all__ = [
     "CSV_COLUMNS",
     "DOCUMENT_KIND",
@@ -532,7 +535,7 @@ class _StatementPDF(FPDF):
 
     # -- small layout helpers -------------------------------------------------------------
 
-    def section_title(self, text: str, *, keep_with: float = 25) -> None:
+    def section_title(self, text: str, *, keep_with: Mm = 25) -> None:
         if self.get_y() + 8 + keep_with > self.page_break_trigger:
             self.add_page()
         self.ln(3)
@@ -549,18 +552,18 @@ class _StatementPDF(FPDF):
         self,
         text: str,
         *,
-        size: float = 8,
+        size: Mm = 8,
         style: str = "",
         color: Iterable[int] = (0, 0, 0),
         family: str = "Helvetica",
-        height: float = 4,
+        height: Mm = 4,
     ) -> None:
         self.set_font(family, style, size)
         self.set_text_color(*color)
         self.multi_cell(0, height, _latin1(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(0)
 
-    def key_values(self, x: float, width: float, rows: list[tuple[str, str]], label_w: float) -> float:
+    def key_values(self, x: Mm, width: Mm, rows: list[tuple[str, str]], label_w: Mm) -> Mm:
         """Label/value rows in a column starting at (x, current y); returns the y below them."""
         y = self.get_y()
         for label, value in rows:

@@ -3,6 +3,7 @@ normalization picks the highest-priority provider that has data."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from decimal import Decimal
 
@@ -38,14 +39,21 @@ def seeded(engine, repo, tmp_path):
 
 
 def fees_line(amount: str) -> str:
-    return '{"data_type":"FEES","validator_key":"%s","total_fees_native":"%s","fee_count":1}\n' % (V1, amount)
+    return (
+        json.dumps({"data_type": "FEES", "validator_key": V1, "total_fees_native": amount, "fee_count": 1})
+        + "\n"
+    )
 
 
 def reward_line(staker: str, amount: str) -> str:
-    return (
-        '{"data_type":"REWARDS","validator_key":"%s","staker_address":"%s","rewards_native":"%s",'
-        '"commission_native":"0"}\n' % (V1, staker, amount)
-    )
+    record = {
+        "data_type": "REWARDS",
+        "validator_key": V1,
+        "staker_address": staker,
+        "rewards_native": amount,
+        "commission_native": "0",
+    }
+    return json.dumps(record) + "\n"
 
 
 def load(engine, tmp_path, name: str, body: str) -> None:
