@@ -18,7 +18,7 @@ from aurora_cli.domain.agreement_file import load_agreement_file
 from aurora_cli.domain.money import to_display, to_plain_string
 from aurora_cli.domain.permissions import Permission
 from aurora_cli.errors import PermissionDenied
-from aurora_cli.render.output import jsonable
+from aurora_cli.render.output import jsonable, short_key
 from aurora_cli.services import agreements, commissions, periods
 from aurora_cli.services.locks import period_lock
 
@@ -29,11 +29,6 @@ AgreementPath = Annotated[
     Path, typer.Argument(help="The agreement TOML file.", exists=False, dir_okay=False, show_default=False)
 ]
 PartnerOpt = Annotated[str | None, typer.Option("--partner", help="The partner's name.")]
-
-
-def short_key(key: str) -> str:
-    """Enough of both ends to tell keys apart in a table (sample keys share their last digits)."""
-    return key if len(key) <= 24 else f"{key[:12]}…{key[-6:]}"
 
 
 def _own_partner(rt: Runtime) -> str | None:

@@ -21,8 +21,9 @@ from rich.progress import (
 
 from aurora_cli.cli.frame import Runtime, command
 from aurora_cli.domain.money import to_display, to_plain_string
-from aurora_cli.domain.permissions import Permission
+from aurora_cli.domain.permissions import Permission, allows
 from aurora_cli.errors import ExitCode, UsageError
+from aurora_cli.render.output import short_key
 from aurora_cli.services import ingest, periods, pipeline, pnl
 from aurora_cli.services.locks import period_lock
 
@@ -204,11 +205,32 @@ def _report_step(rt: Runtime, report: pipeline.StepReport) -> None:
                 f"  [yellow]invalid payload {bad['payload_id']}[/yellow] ({bad['validator_key']} "
                 f"{bad['data_type']}): {bad['reason']}"
             )
-    else:
+    elif report.step == "compute-pnl":
         rt.output.say(
             f"compute-pnl {s['chain_id']} {s['period_identifier']}: {s['validators']} validators, "
             f"{s['changed']} changed, {s['removed']} removed."
         )
+    elif report.step == "compute-commissions":
+        locked = ", ".join(p["partner_name"] for p in s["locked_partners"])
+        rt.output.say(
+            f"compute-commissions {s['chain_id']} {s['period_identifier']}: {s['rules']} rule(s), lines "
+            f"{s['lines_added']} added, {s['lines_updated']} updated, {s['lines_deleted']} deleted, "
+            f"{s['lines_unchanged']} unchanged" + (f"; locked, left untouched: {locked}." if locked else ".")
+        )
+    elif "skipped" in s:
+        rt.output.say(
+            f"statements {s['chain_id']} {s['period_identifier']}: not generated yet, the period is not final "
+            "(`aurora periods finalize`, or --allow-unfinalized)."
+        )
+    else:
+        rt.output.say(
+            f"statements {chain_period(s)}: {s['created']} created, {s['updated']} updated, "
+            f"{s['unchanged']} unchanged, {s['removed']} removed."
+        )
+
+
+def chain_period(summary: dict) -> str:
+    return f"{summary.get('chain_id')} {', '.join(summary.get('periods') or [])}".strip()
 
 
 def _emit(rt: Runtime, reports: list[pipeline.StepReport]) -> int:
@@ -288,7 +310,8 @@ def register(app: typer.Typer) -> None:
         "run",
         path="run",
         permission=Permission.OPERATE,
-        help="ingest → normalize → compute-pnl for one period, under one correlation id (for cron/systemd).",
+        help="ingest → normalize → compute-pnl → compute-commissions → statements generate for one period, "
+        "under one lock and correlation id (for cron/systemd).",
     )
     def run_cmd(
         rt: Runtime,
@@ -297,6 +320,13 @@ def register(app: typer.Typer) -> None:
         file: FileOpt = None,
         skip_invalid: SkipInvalid = False,
         no_wait: NoWait = False,
+        allow_unfinalized: Annotated[
+            bool,
+            typer.Option(
+                "--allow-unfinalized",
+                help="Generate statements even if the period is not final yet (recorded on them).",
+            ),
+        ] = False,
     ) -> int:
         path = _require_file(file)
         reports: list[pipeline.StepReport] = []
@@ -320,6 +350,26 @@ def register(app: typer.Typer) -> None:
                     )
                 )
             reports.append(pipeline.run_compute_pnl(rt.engine, rt.audit, chain_id=chain, period=period))
+            if not allows(rt.user.role, Permission.MANAGE_COMMISSIONS):
+                # Least privilege: an OPS service token loads data; commissions need FINANCE or ADMIN.
+                rt.output.say(
+                    f"Commissions and statements not computed: {rt.user.username} ({rt.user.role}) may not "
+                    f"{Permission.MANAGE_COMMISSIONS.value}; run `aurora compute-commissions` as FINANCE or ADMIN."
+                )
+                return _emit(rt, reports)
+            reports.append(
+                pipeline.run_compute_commissions(rt.engine, rt.audit, chain_id=chain, period=period)
+            )
+            reports.append(
+                pipeline.run_generate_statements(
+                    rt.engine,
+                    rt.audit,
+                    chain_id=chain,
+                    period=period,
+                    allow_unfinalized=allow_unfinalized,
+                    actor_user_id=rt.user_id,
+                )
+            )
         return _emit(rt, reports)
 
 
@@ -370,7 +420,7 @@ def pnl_show(
         shown.append(
             {
                 "period_identifier": row["period_identifier"],
-                "validator_key": row.get("display_name") or _short(row["validator_key"]),
+                "validator_key": row.get("display_name") or short_key(row["validator_key"]),
                 **display,
             }
         )
@@ -392,10 +442,6 @@ def pnl_show(
     )
     if not rows:
         rt.output.say("No P&L yet: run `aurora compute-pnl` (or `aurora run`) for a period.")
-
-
-def _short(key: str) -> str:
-    return key if len(key) <= 20 else f"{key[:8]}…{key[-6:]}"
 
 
 RUN_COLUMNS = [

@@ -41,6 +41,14 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def short_key(key: str, *, head: int = 12, tail: int = 4, ellipsis: str = "…") -> str:
+    """A long key (validator, staker) shortened in the middle for tables; full keys go to JSON/CSV.
+
+    Twelve leading characters keep keys that share a vanity prefix apart (AuroraVote1… / AuroraVote2…).
+    """
+    return key if len(key) <= head + tail + len(ellipsis) else f"{key[:head]}{ellipsis}{key[-tail:]}"
+
+
 def to_json(document: Any) -> str:
     return json.dumps(jsonable(document), indent=2, ensure_ascii=False)
 

@@ -29,6 +29,7 @@ from fpdf import FPDF, FontFace
 from fpdf.enums import TableBordersLayout, TableCellFillMode, WrapMode, XPos, YPos
 
 from aurora_cli.domain.money import as_amount, money_context, parse_amount, to_display, to_plain_string
+from aurora_cli.render.output import short_key
 
 # Page geometry in millimetres (fpdf2's unit). Layout only: no amount is ever a float.
 Mm = float
@@ -471,11 +472,6 @@ def _latin1(text: object) -> str:
     return s.encode("latin-1", errors="replace").decode("latin-1")
 
 
-def _middle(text: str, head: int = 8, tail: int = 6) -> str:
-    """Truncate long identifiers in the middle: first ``head`` + '...' + last ``tail``."""
-    return text if len(text) <= head + tail + 3 else f"{text[:head]}...{text[-tail:]}"
-
-
 def _label(value: str, labels: Mapping[str, str]) -> str:
     return labels.get(value) or value.replace("_", " ").capitalize()
 
@@ -702,7 +698,7 @@ def render_statement_pdf(doc: StatementDocument, path: str | Path) -> None:
         for p in doc.periods:
             paid = _when(p.paid_at)
             if p.paid_reference:
-                ref = _middle(p.paid_reference, 8, 6)
+                ref = short_key(p.paid_reference, head=8, tail=6, ellipsis="...")
                 paid = f"{paid}\nRef {ref}" if paid else f"Ref {ref}"
             table.row(
                 [
@@ -739,7 +735,7 @@ def render_statement_pdf(doc: StatementDocument, path: str | Path) -> None:
         pdf.set_draw_color(*_RULE)
         pdf.set_line_width(0.2)
         with pdf.table(
-            col_widths=(15, 27, 21, 21, 48, 12, 32, 10),
+            col_widths=(13, 31, 22, 21, 45, 12, 32, 10),
             width=pdf.epw,
             text_align=("LEFT", "LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "CENTER"),
             headings_style=heading,
@@ -766,7 +762,9 @@ def render_statement_pdf(doc: StatementDocument, path: str | Path) -> None:
                 table.row(
                     [
                         _latin1(line.period_identifier),
-                        _latin1(_middle(line.validator_key)) if line.validator_key else "(none)",
+                        _latin1(short_key(line.validator_key, ellipsis="..."))
+                        if line.validator_key
+                        else "(none)",
                         _latin1(_label(line.revenue_component, _COMPONENT_LABELS)),
                         _latin1(_label(line.attribution_method, _ATTRIBUTION_LABELS)),
                         _plain(line.base_amount_native),

@@ -135,6 +135,9 @@ _SELECT_STATEMENTS = text(
     FROM partner_commission_statements s
     JOIN partners p ON p.partner_id = s.partner_id
     WHERE s.chain_id = :chain_id AND s.period_id = :period_id
+    -- Hold the statuses until commit: a submit waiting on these rows cannot lock a statement
+    -- between our reading it as DRAFT and our writing its lines.
+    FOR SHARE OF s
     """
 )
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from aurora_cli.db.engine import transaction
 from aurora_cli.errors import ExitCode
-from aurora_cli.services import ingest, normalize, pnl
+from aurora_cli.services import commissions, ingest, normalize, periods, pnl, statements
 
 Audit = Callable[..., None]  # rt.audit(session, action=..., ...)
 Progress = Callable[[int, int | None], None]
@@ -96,3 +96,32 @@ def run_compute_pnl(engine: Engine, audit: Audit, *, chain_id: str, period: str)
             after=result.summary(),
         )
     return StepReport("compute-pnl", ExitCode.OK, result.summary())
+
+
+def run_compute_commissions(engine: Engine, audit: Audit, *, chain_id: str, period: str) -> StepReport:
+    result = commissions.run_compute_commissions(engine, audit, chain_id=chain_id, period=period)
+    return StepReport("compute-commissions", ExitCode.OK, result.summary())
+
+
+def run_generate_statements(
+    engine: Engine, audit: Audit, *, chain_id: str, period: str, allow_unfinalized: bool, actor_user_id: Any
+) -> StepReport:
+    """Statements for the period; skipped (not refused) while the period is not final, since a
+    scheduled run usually processes the newest period, which finalizes later."""
+    with transaction(engine) as session:
+        period_row = periods.get_period(session, chain_id, period)
+        if not period_row.is_finalized and not allow_unfinalized:
+            return StepReport(
+                "statements generate",
+                ExitCode.OK,
+                {"chain_id": chain_id, "period_identifier": period, "skipped": "period not finalized"},
+            )
+        result = statements.generate_statements(
+            session,
+            chain_id,
+            period=period,
+            allow_unfinalized=allow_unfinalized,
+            actor_user_id=actor_user_id,
+            audit=audit,
+        )
+    return StepReport("statements generate", ExitCode.OK, result.summary())

@@ -187,12 +187,13 @@ def test_rerun_keeps_line_ids_and_amounts(epoch_850):
 
 def test_dry_run_shows_the_difference_and_writes_nothing(epoch_850, tmp_path):
     assert compute(epoch_850).exit_code == 0
-    assert (
-        epoch_850(
-            "run", "--chain", SOL, "--period", "850", "--file", str(epoch_file(tmp_path, "3000000"))
-        ).exit_code
-        == 0
-    )
+    # New P&L for the period, without `aurora run` (which would recompute the commissions too).
+    for step in (
+        ("ingest", "--file", str(epoch_file(tmp_path, "3000000"))),
+        ("normalize",),
+        ("compute-pnl",),
+    ):
+        assert epoch_850(step[0], "--chain", SOL, "--period", "850", *step[1:]).exit_code == 0
     before = q(epoch_850.db_url, "SELECT * FROM partner_commission_lines ORDER BY line_id")
     audit_before = q(epoch_850.db_url, "SELECT count(*) FROM audit_log WHERE action = 'RECOMPUTE'")
 

@@ -460,3 +460,78 @@ def test_the_sample_dataset_gives_the_pnl_its_generator_implies(ops, repo, tmp_p
             assert Decimal(got[key]["vote_rewards_native"]) == figures.vote_rewards_native
             assert Decimal(got[key]["commission_native"]) == figures.commission_native
             assert Decimal(got[key]["total_revenue_native"]) == figures.total_revenue_native
+
+
+def test_run_continues_through_commissions_and_statements(admin_cli, repo):
+    cli = admin_cli
+    assert (
+        cli(
+            "periods",
+            "add",
+            "--chain",
+            SOL,
+            "--period",
+            "850",
+            "--start",
+            "2025-09-01T00:00:00Z",
+            "--end",
+            "2025-09-03T01:12:00Z",
+        ).exit_code
+        == 0
+    )
+    assert (
+        cli("agreements", "apply", str(repo / "config/samples/agreements/helios-capital.toml")).exit_code == 0
+    )
+    sample = str(repo / "config/samples/solana-mainnet/epoch-850.jsonl")
+
+    # The newest period is not final: commissions are computed, statements wait.
+    r = cli("--format", "json", "run", "--chain", SOL, "--period", "850", "--file", sample)
+    assert r.exit_code == 0, r
+    steps = {s["step"]: s for s in r.json()["steps"]}
+    assert list(steps) == ["ingest", "normalize", "compute-pnl", "compute-commissions", "statements generate"]
+    assert steps["compute-commissions"]["lines_added"] == 4
+    assert steps["statements generate"]["skipped"] == "period not finalized"
+    assert q(cli.db_url, "SELECT count(*) FROM partner_commission_statements") == [(0,)]
+
+    r = cli(
+        "--format", "json", "run", "--chain", SOL, "--period", "850", "--file", sample, "--allow-unfinalized"
+    )
+    assert r.exit_code == 0, r
+    assert r.json()["steps"][3]["lines_unchanged"] == 4
+    statement = q(
+        cli.db_url,
+        "SELECT s.status::text, s.total_commission_native, s.line_count, s.metadata"
+        " FROM partner_commission_statements s",
+    )
+    lines_total = q(cli.db_url, "SELECT sum(final_amount_native) FROM partner_commission_lines")[0][0]
+    assert statement[0][:3] == ("DRAFT", lines_total, 4)
+    assert statement[0][3]["allow_unfinalized"] is True
+    # Every step of the run is audited under the one correlation id of the invocation.
+    actions = q(
+        cli.db_url,
+        "SELECT action::text FROM audit_log WHERE correlation_id ="
+        " (SELECT correlation_id FROM audit_log WHERE action = 'RECOMPUTE' ORDER BY seq DESC LIMIT 1)"
+        " ORDER BY seq",
+    )
+    assert [a for (a,) in actions] == [
+        "INGESTION_RUN",
+        "NORMALIZATION_RUN",
+        "PNL_COMPUTE",
+        "RECOMPUTE",
+        "GENERATE_STATEMENT",
+        "COMMAND",
+    ]
+
+
+def test_an_ops_run_stops_after_pnl_and_says_why(ops, repo):
+    r = ops(
+        "run",
+        "--chain",
+        SOL,
+        "--period",
+        "850",
+        "--file",
+        str(repo / "config/samples/solana-mainnet/epoch-850.jsonl"),
+    )
+    assert r.exit_code == 0, r
+    assert "Commissions and statements not computed: ops (OPS)" in r.stderr

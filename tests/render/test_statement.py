@@ -226,7 +226,7 @@ def test_pdf_shows_partner_status_totals_override_and_hash(tmp_path: Path) -> No
     assert "adjusted from 2000000000 to 1900000000 lamports" in flat
     assert "*1" in flat
     assert f"Data SHA-256: {statement_sha256(doc)}" in flat
-    assert "Vote1111...111111" in flat  # long keys truncated in the middle
+    assert "Vote11111111...1111" in flat  # long keys truncated in the middle
     assert "10.00%" in flat and "15.00%" in flat and "2.50%" in flat
     assert "987654321.123456789012345678" in text.replace("\n", "")
     assert "Page 1 of 1" in flat
@@ -288,7 +288,7 @@ def test_pdf_multi_page_numbers_and_repeated_header(tmp_path: Path) -> None:
     for i, page_text in enumerate(texts, start=1):
         assert f"Page {i} of {n}" in page_text
     # the table heading repeats on every page that carries lines
-    pages_with_lines = [t for t in texts if "CertusDe..." in t]
+    pages_with_lines = [t for t in texts if "CertusDeBmqN..." in t]
     assert len(pages_with_lines) >= 2
     assert all("Amount (lamports)" in t for t in pages_with_lines)
     assert f"Data SHA-256: {statement_sha256(doc)}" in texts[-1]
