@@ -20,7 +20,6 @@ from aurora_cli.domain.permissions import Permission
 from aurora_cli.errors import PermissionDenied
 from aurora_cli.render.output import jsonable, short_key
 from aurora_cli.services import agreements, commissions, periods
-from aurora_cli.services.locks import period_lock
 
 agreements_app = typer.Typer(help="Partner agreements as code (reviewed TOML files).", no_args_is_help=True)
 commissions_app = typer.Typer(help="Partner commission lines.", no_args_is_help=True)
@@ -210,9 +209,7 @@ def register(app: typer.Typer) -> None:
         ] = False,
         no_wait: NoWait = False,
     ) -> None:
-        with period_lock(
-            rt.engine, chain, period, wait=not no_wait, timeout_seconds=rt.settings.lock_timeout_seconds
-        ):
+        with rt.period_lock(chain, period, no_wait=no_wait):
             result = commissions.run_compute_commissions(
                 rt.engine, rt.audit, chain_id=chain, period=period, dry_run=dry_run
             )

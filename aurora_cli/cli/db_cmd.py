@@ -82,18 +82,7 @@ def db_up(rt: Runtime) -> None:
         if created:
             rt.output.say(f"Created a new PostgreSQL cluster in {cluster.data_dir}.")
         url = cluster.url(DATABASE, driver="postgresql+psycopg")
-    before = current_revision(url)
-    upgrade(url, "head")
-    after = current_revision(url)
-    with rt.transaction() as session:
-        rt.audit(
-            session,
-            action="DB_MIGRATE",
-            resource_type="database",
-            resource_id=after,
-            before={"revision": before},
-            after={"revision": after},
-        )
+    before, after = _upgrade_audited(rt, url, "head")
     rt.output.say(
         f"Database ready at revision {after}" + ("" if before != after else " (already current)") + "."
     )
@@ -136,19 +125,7 @@ def db_upgrade(
     rt: Runtime,
     revision: Annotated[str, typer.Argument(help="Target revision (default head).")] = "head",
 ) -> None:
-    url = _migration_url(rt)
-    before = current_revision(url)
-    upgrade(url, revision)
-    after = current_revision(url)
-    with rt.transaction() as session:
-        rt.audit(
-            session,
-            action="DB_MIGRATE",
-            resource_type="database",
-            resource_id=after,
-            before={"revision": before},
-            after={"revision": after},
-        )
+    before, after = _upgrade_audited(rt, _migration_url(rt), revision)
     rt.output.say(f"Migrated from {before or 'base'} to {after or 'base'} (head is {head_revision()}).")
 
 
@@ -177,6 +154,23 @@ def db_downgrade(
     downgrade(url, revision)
     rt.audited = revision == "base"  # below 002 the audit log cannot hold a COMMAND row
     rt.output.say(f"Migrated from {before} down to {revision}.")
+
+
+def _upgrade_audited(rt: Runtime, url: str, revision: str) -> tuple[str | None, str | None]:
+    """Migrate up and record it; returns the revisions before and after."""
+    before = current_revision(url)
+    upgrade(url, revision)
+    after = current_revision(url)
+    with rt.transaction() as session:
+        rt.audit(
+            session,
+            action="DB_MIGRATE",
+            resource_type="database",
+            resource_id=after,
+            before={"revision": before},
+            after={"revision": after},
+        )
+    return before, after
 
 
 def _migration_url(rt: Runtime) -> str:

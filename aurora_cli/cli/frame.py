@@ -31,6 +31,8 @@ from aurora_cli.db.engine import AccessContext, make_engine, resolve_url, transa
 from aurora_cli.domain.permissions import WHO_MAY, Permission, allows
 from aurora_cli.errors import AuroraError, ExitCode, PermissionDenied
 from aurora_cli.render.output import Output
+from aurora_cli.services import audit, auth
+from aurora_cli.services.locks import period_lock
 from aurora_cli.settings import Settings, load_settings
 
 SECRET_OPTIONS = ("--password", "--token")
@@ -83,13 +85,21 @@ class Runtime:
         with transaction(self.engine) as session:
             yield session
 
+    def period_lock(self, chain_id: str, period: str, *, no_wait: bool) -> Any:
+        """The pipeline's advisory lock on (chain, period): wait up to the configured timeout, or not."""
+        return period_lock(
+            self.engine,
+            chain_id,
+            period,
+            wait=not no_wait,
+            timeout_seconds=self.settings.lock_timeout_seconds,
+        )
+
     @property
     def user_id(self) -> uuid.UUID | None:
         return self.user.user_id if self.user is not None else None
 
     def authenticate(self) -> None:
-        from aurora_cli.services import auth
-
         with self.transaction() as session:
             self.user = auth.authenticate(session, auth.presented_token(self.settings))
         # Later connections act for this user (RLS reads these settings).
@@ -107,14 +117,10 @@ class Runtime:
             )
 
     def audit(self, session: Session, **entry: Any) -> None:
-        from aurora_cli.services import audit
-
         audit.record(session, correlation_id=self.correlation_id, user_id=self.user_id, **entry)
 
     def audit_invocation(self, path: str, code: ExitCode, error: str | None) -> None:
         """Best effort: the invocation's own audit row, in its own transaction."""
-        from aurora_cli.services import audit
-
         if self.audited:
             return
         engine = self._engine_if_reachable()

@@ -25,7 +25,6 @@ from aurora_cli.domain.permissions import Permission, allows
 from aurora_cli.errors import ExitCode, UsageError
 from aurora_cli.render.output import short_key
 from aurora_cli.services import ingest, periods, pipeline, pnl
-from aurora_cli.services.locks import period_lock
 
 Chain = Annotated[str, typer.Option("--chain", help="Chain id, e.g. solana-mainnet.")]
 PeriodOpt = Annotated[
@@ -68,12 +67,6 @@ def progress(rt: Runtime, description: str) -> Iterator[Callable[[int, int | Non
             bar.update(task, completed=done, total=total)
 
         yield update
-
-
-def _lock(rt: Runtime, chain: str, period: str, no_wait: bool):
-    return period_lock(
-        rt.engine, chain, period, wait=not no_wait, timeout_seconds=rt.settings.lock_timeout_seconds
-    )
 
 
 # -- periods -------------------------------------------------------------------------------------
@@ -267,7 +260,7 @@ def register(app: typer.Typer) -> None:
         no_wait: NoWait = False,
     ) -> int:
         path = _require_file(file)
-        with _lock(rt, chain, period, no_wait), progress(rt, f"ingest {path.name}") as bar:
+        with rt.period_lock(chain, period, no_wait=no_wait), progress(rt, f"ingest {path.name}") as bar:
             report = pipeline.run_ingest_file(
                 rt.engine,
                 rt.audit,
@@ -287,7 +280,7 @@ def register(app: typer.Typer) -> None:
         help="Turn staged payloads into canonical rows (highest-priority provider wins).",
     )
     def normalize_cmd(rt: Runtime, chain: Chain, period: PeriodOpt, no_wait: NoWait = False) -> int:
-        with _lock(rt, chain, period, no_wait), progress(rt, "normalize") as bar:
+        with rt.period_lock(chain, period, no_wait=no_wait), progress(rt, "normalize") as bar:
             report = pipeline.run_normalize(
                 rt.engine, rt.audit, chain_id=chain, period=period, on_progress=bar
             )
@@ -301,7 +294,7 @@ def register(app: typer.Typer) -> None:
         help="Compute validator P&L for a period from the canonical layer.",
     )
     def compute_pnl_cmd(rt: Runtime, chain: Chain, period: PeriodOpt, no_wait: NoWait = False) -> int:
-        with _lock(rt, chain, period, no_wait):
+        with rt.period_lock(chain, period, no_wait=no_wait):
             report = pipeline.run_compute_pnl(rt.engine, rt.audit, chain_id=chain, period=period)
         return _emit(rt, [report])
 
@@ -330,7 +323,7 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         path = _require_file(file)
         reports: list[pipeline.StepReport] = []
-        with _lock(rt, chain, period, no_wait):
+        with rt.period_lock(chain, period, no_wait=no_wait):
             with progress(rt, f"ingest {path.name}") as bar:
                 reports.append(
                     pipeline.run_ingest_file(
