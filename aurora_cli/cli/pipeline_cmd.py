@@ -184,7 +184,7 @@ def _report_step(rt: Runtime, report: pipeline.StepReport) -> None:
         )
         if s["new_validators"]:
             rt.output.say(
-                f"Registered {len(s['new_validators'])} new validator(s): {', '.join(s['new_validators'])}"
+                f"Registered {len(s['new_validators'])} new validator(s): {_some(s['new_validators'])}"
             )
         for item in s["invalid"]:
             rt.output.say(f"  skipped line {item['line']}: {item['reason']}")
@@ -224,6 +224,12 @@ def _report_step(rt: Runtime, report: pipeline.StepReport) -> None:
 
 def chain_period(summary: dict) -> str:
     return f"{summary.get('chain_id')} {', '.join(summary.get('periods') or [])}".strip()
+
+
+def _some(keys: list[str], shown: int = 5) -> str:
+    """A few keys for a sentence; `--format json` and `runs list` have them all."""
+    more = len(keys) - shown
+    return ", ".join(keys[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def _emit(rt: Runtime, reports: list[pipeline.StepReport]) -> int:

@@ -297,7 +297,18 @@ class _RefusedFile(Exception):
     pass
 
 
+def _count_lines(path: Path) -> int:
+    """Lines in the file, read in 1 MiB chunks (fast, flat memory): the progress bar's total."""
+    count, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
+
+
 def _load_lines(session: Session, path: Path, result: IngestResult, on_progress: Progress | None) -> None:
+    total_lines = _count_lines(path) if on_progress is not None else None
     session.execute(
         text(
             "CREATE TEMP TABLE import_lines (line_no integer NOT NULL, validator_key text NOT NULL,"
@@ -324,9 +335,9 @@ def _load_lines(session: Session, path: Path, result: IngestResult, on_progress:
                         )
                     )
                 if on_progress is not None and result.lines_read % 5000 == 0:
-                    on_progress(result.lines_read, None)
+                    on_progress(item.line_no, total_lines)
     if on_progress is not None:
-        on_progress(result.lines_read, result.lines_read)
+        on_progress(total_lines, total_lines)
 
 
 def _errors_text(result: IngestResult) -> str:
