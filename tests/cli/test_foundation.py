@@ -222,3 +222,30 @@ def test_db_status_reports_the_external_database(cli):
     doc = r.json()
     assert doc["running"] is True and doc["revision"] == head_revision()
     assert set(doc) == {"url", "running", "data_dir", "revision"}
+
+
+def test_db_downgrade_and_upgrade_an_external_database(cli):
+    cli.admin()
+    head = head_revision()
+    down = cli("db", "downgrade", "004", "--yes")
+    assert down.exit_code == 0, down
+    assert sql(cli.db_url, "SELECT version_num FROM alembic_version") == [("004",)]
+    assert sql(cli.db_url, "SELECT to_regclass('partner_stake_attributions')") == [(None,)]
+    up = cli("db", "upgrade")
+    assert up.exit_code == 0, up
+    assert f"to {head}" in up.stderr
+    assert sql(cli.db_url, "SELECT version_num FROM alembic_version") == [(head,)]
+    migrations = sql(
+        cli.db_url,
+        "SELECT before_snapshot->>'revision', after_snapshot->>'revision' FROM audit_log"
+        " WHERE action = 'DB_MIGRATE' ORDER BY seq",
+    )
+    assert migrations == [(head, "004"), ("004", head)]
+
+
+def test_db_migrations_need_an_admin_once_users_exist(cli):
+    cli.admin()
+    cli.add_user("opsy", "OPS")
+    r = cli("db", "downgrade", "004", "--yes", token=cli.token_for("opsy"))
+    assert r.exit_code == 4
+    assert sql(cli.db_url, "SELECT version_num FROM alembic_version") == [(head_revision(),)]
