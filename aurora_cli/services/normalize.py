@@ -85,7 +85,7 @@ def normalize(
     batch: dict[str, list[dict[str, Any]]] = {kind: [] for kind in _KINDS}
     pending = 0
     stream = session.execute(
-        _SELECT_PAYLOADS.execution_options(stream_results=True, yield_per=20), params
+        _SELECT_PAYLOADS.execution_options(stream_results=True, yield_per=4), params
     ).mappings()
     for done, payload in enumerate(stream, start=1):
         result.payloads += 1
