@@ -6,6 +6,9 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from aurora_cli.db.models import MATERIALIZED_VIEWS, Base
+from aurora_cli.errors import DatabaseUnavailable
+
+MIN_SERVER_VERSION = (15,)
 
 config = context.config
 target_metadata = Base.metadata
@@ -21,6 +24,15 @@ def run_migrations_online() -> None:
         config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
     )
     with connectable.connect() as connection:
+        # Read at connect time by the dialect; a query here would open a transaction Alembic then
+        # treats as the caller's and never commits.
+        version = connection.dialect.server_version_info or (0,)
+        if version < MIN_SERVER_VERSION:
+            # Revision 005 uses UNIQUE NULLS NOT DISTINCT (PostgreSQL 15).
+            raise DatabaseUnavailable(
+                f"Aurora needs PostgreSQL 15 or newer; this server is {version[0]}: upgrade it, "
+                "or leave AURORA_DATABASE_URL unset to use the embedded cluster."
+            )
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -206,7 +207,7 @@ def run_command(path: str, permission: Permission | None, body: Callable[[Runtim
     except Exception as exc:
         code, error = ExitCode.ERROR, f"{type(exc).__name__}: {exc}"
         rt.output.err.print(
-            f"[red]Error:[/red] unexpected {type(exc).__name__}: {exc}; rerun with --verbose for the "
+            f"[red]Error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))}; rerun with --verbose for the "
             f"traceback [dim](correlation id {rt.correlation_id})[/dim]",
             markup=True,
         )
@@ -221,7 +222,8 @@ def run_command(path: str, permission: Permission | None, body: Callable[[Runtim
 def render_error(rt: Runtime, exc: AuroraError) -> None:
     err = rt.output.err
     err.print(
-        f"[red]Error:[/red] {exc.message} [dim](correlation id {rt.correlation_id})[/dim]", highlight=False
+        f"[red]Error:[/red] {escape(exc.message)} [dim](correlation id {rt.correlation_id})[/dim]",
+        highlight=False,
     )
     for where, reason in exc.details:
         err.print(f"  - {where}: {reason}", markup=False, highlight=False)

@@ -320,7 +320,13 @@ def _transition(
     )
     with rt.transaction() as session:
         result = statements.apply_transition(
-            session, selector, name, actor_user_id=rt.user_id, reference=reference, reason=reason
+            session,
+            selector,
+            name,
+            actor_user_id=rt.user_id,
+            actor_role=rt.user.role,
+            reference=reference,
+            reason=reason,
         )
         for change in result.changes:
             rt.audit(

@@ -11,12 +11,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from aurora_cli.db.cluster import DATABASE, EmbeddedCluster
 from aurora_cli.db.migrate import sqlalchemy_url
-from aurora_cli.errors import DatabaseUnavailable
+from aurora_cli.errors import Conflict, DatabaseUnavailable
 from aurora_cli.settings import Settings
 
 
@@ -80,5 +80,11 @@ def transaction(engine: Engine) -> Iterator[Session]:
             yield session
     except OperationalError as exc:
         raise DatabaseUnavailable(f"database error: {str(exc.orig).strip().splitlines()[0]}") from exc
+    except IntegrityError as exc:
+        # The lock guards of revision 006 (SQLSTATE 23000) refuse writes to locked statements; that is
+        # a conflict the user can act on, not a crash. Other integrity errors stay unexpected.
+        if getattr(exc.orig, "sqlstate", None) == "23000":
+            raise Conflict(str(exc.orig).strip().splitlines()[0]) from exc
+        raise
     finally:
         session.close()

@@ -116,10 +116,17 @@ def commission_before_limits(total_base: Decimal, rate_bps: int | None, tiers: T
                 if top > step.from_native:
                     commission += (top - step.from_native) * step.rate_bps / BPS_DENOMINATOR
             return commission
-        reached = [step for step in tiers.steps if step.from_native <= base]
-        if not reached:
-            return Decimal(0)
-        return base * reached[-1].rate_bps / BPS_DENOMINATOR
+        return base * rate_reached_bps(base, tiers) / BPS_DENOMINATOR
+
+
+def rate_reached_bps(total_base: Decimal, tiers: TierTable) -> int:
+    """The rate of the highest step with `from_native <= total_base` (0 when none is reached).
+
+    Retroactive: the rate applied to the whole base. Marginal: the rate of the base's top slice.
+    This is the rate a tiered rule's lines show, so a statement never prints a rate that was not paid.
+    """
+    reached = [step for step in tiers.steps if step.from_native <= total_base]
+    return reached[-1].rate_bps if reached else 0
 
 
 def apply_limits(amount: Decimal, floor: Decimal | None, cap: Decimal | None) -> Decimal:

@@ -10,6 +10,7 @@ import csv
 import enum
 import io
 import json
+import sys
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -94,8 +95,14 @@ class Output:
     def __init__(self, fmt: str, *, quiet: bool = False, stdout: Any = None, stderr: Any = None) -> None:
         self.format = fmt
         self.quiet = quiet
-        self.out = Console(file=stdout, soft_wrap=True, highlight=False)
-        self.err = Console(file=stderr, stderr=stderr is None, highlight=False)
+        self._stdout = stdout
+        self.err = Console(file=stderr, stderr=stderr is None, highlight=False, emoji=False)
+
+    def write(self, text: str) -> None:
+        """Machine output, byte for byte: no markup, emoji codes or wrapping can touch it."""
+        stream = self._stdout or sys.stdout
+        stream.write(text)
+        stream.flush()
 
     @property
     def is_machine(self) -> bool:
@@ -118,9 +125,9 @@ class Output:
     ) -> None:
         """A list of objects: JSON array, CSV with header, or a Rich table for people."""
         if self.format == "json":
-            self.out.print(to_json([{c: r.get(c) for c in columns} for r in rows]), markup=False)
+            self.write(to_json([{c: r.get(c) for c in columns} for r in rows]) + "\n")
         elif self.format == "csv":
-            self.out.print(to_csv(rows, columns), end="", markup=False)
+            self.write(to_csv(rows, columns))
         else:
             shown = table_columns or columns
             self.err.print(rich_table(rows, shown, title=title, headers=headers, right_align=right_align))
@@ -128,9 +135,9 @@ class Output:
     def single(self, document: Mapping[str, Any], *, title: str | None = None) -> None:
         """One result object: a JSON object, a one-row CSV, or a key/value table."""
         if self.format == "json":
-            self.out.print(to_json(document), markup=False)
+            self.write(to_json(document) + "\n")
         elif self.format == "csv":
-            self.out.print(to_csv([document], list(document)), end="", markup=False)
+            self.write(to_csv([document], list(document)))
         else:
             table = Table(title=title, show_header=False)
             table.add_column("field", style="bold")

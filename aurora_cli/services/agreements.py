@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from aurora_cli.db.models import (
@@ -217,6 +217,9 @@ def apply_agreement(
     Raises InvalidInput (nothing written by this call: the caller's transaction rolls back) when a
     chain is unknown or changed terms would not start after the current version started.
     """
+    # Partners are identified by name (no unique key in the seed): two concurrent applies of a new
+    # file must not both create it. Applies are rare, so one lock for all of them is enough.
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('aurora.agreements.apply'))"))
     warnings = check_references(session, agreement_file)
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     terms = agreement_file.normalized_terms()

@@ -35,10 +35,11 @@ from aurora_cli.db.engine import transaction
 from aurora_cli.db.models import AttributionMethod, PartnerCommissionLine, RevenueComponent
 from aurora_cli.domain.commission import attributed_base, compute_rule
 from aurora_cli.domain.money import money_context, to_plain_string
-from aurora_cli.domain.tiers import TierTable
+from aurora_cli.domain.tiers import TierTable, rate_reached_bps
 from aurora_cli.errors import NotFound, PermissionDenied
 from aurora_cli.render.output import jsonable
 from aurora_cli.services.periods import get_chain, get_period
+from aurora_cli.services.statements import statement_scope_lock
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 
@@ -126,6 +127,8 @@ _SELECT_STORED_LINES = text(
     JOIN agreement_rules r ON r.rule_id = l.rule_id
     WHERE l.chain_id = :chain_id AND l.period_id = :period_id
     ORDER BY l.line_id
+    -- An override committed after this read would otherwise be overwritten with a stale final amount.
+    FOR UPDATE OF l
     """
 )
 
@@ -135,8 +138,9 @@ _SELECT_STATEMENTS = text(
     FROM partner_commission_statements s
     JOIN partners p ON p.partner_id = s.partner_id
     WHERE s.chain_id = :chain_id AND s.period_id = :period_id
+    ORDER BY s.statement_id
     -- Hold the statuses until commit: a submit waiting on these rows cannot lock a statement
-    -- between our reading it as DRAFT and our writing its lines.
+    -- between our reading it as DRAFT and our writing its lines. Ordered like the other lockers.
     FOR SHARE OF s
     """
 )
@@ -149,7 +153,8 @@ _UPDATE_LINE = text(
         base_amount_native = :base_amount_native,
         commission_rate_bps = :commission_rate_bps,
         pre_override_amount_native = :pre_override_amount_native,
-        final_amount_native = :final_amount_native,
+        -- The override, when one is set, stays the final amount (SPEC §8 step 8).
+        final_amount_native = COALESCE(override_amount_native, :final_amount_native),
         computed_at = now(), updated_at = now()
     WHERE line_id = :line_id
     """
@@ -361,6 +366,8 @@ def compute_commissions(
     """SPEC §8 for one (chain, period) in the caller's transaction; with `dry_run`, write nothing."""
     get_chain(session, chain_id)
     period_row = get_period(session, chain_id, period)
+    # Overrides and statement generation take the same lock: none of them interleaves with us.
+    statement_scope_lock(session, chain_id, period_row.period_id)
     params = {
         "chain_id": chain_id,
         "period_id": period_row.period_id,
@@ -422,6 +429,8 @@ def _compute_one_rule(
         rule.floor_amount_native,
         rule.cap_amount_native,
     )
+    # A tiered rule's lines show the step its period total reached, not the table's top rate.
+    rate_bps = rule.commission_rate_bps if tiers is None else rate_reached_bps(outcome.total_base, tiers)
     lines = [
         ComputedLine(
             identity=LineIdentity(rule.agreement_id, rule.version_number, rule.rule_id, line.validator_key),
@@ -432,7 +441,7 @@ def _compute_one_rule(
             revenue_component=rule.revenue_component,
             attribution_method=rule.attribution_method,
             base_amount_native=line.base,
-            commission_rate_bps=rule.commission_rate_bps,
+            commission_rate_bps=rate_bps,
             pre_override_amount_native=line.amount,
         )
         for line in outcome.lines
@@ -456,8 +465,8 @@ def _compute_one_rule(
 def _reconcile(
     session: Session, result: CommissionResult, computed: list[ComputedLine], params: dict[str, Any]
 ) -> None:
-    stored_rows = session.execute(_SELECT_STORED_LINES, params).all()
     statements = session.execute(_SELECT_STATEMENTS, params).all()
+    stored_rows = session.execute(_SELECT_STORED_LINES, params).all()
     locked_status = {row.partner_id: row for row in statements if row.status != "DRAFT"}
 
     stored: dict[LineIdentity, Any] = {}

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import ObjectDeletedError
 
 from aurora_cli.db.models import PartnerCommissionLine, PartnerCommissionStatement, StatementStatus
 from aurora_cli.domain.money import is_whole_units, parse_amount
@@ -154,5 +155,12 @@ def _lock_line(
             f"reopen it (`aurora statements reopen --statement {statement.statement_id} --reason TEXT`), "
             "then override the line and submit it again."
         )
-    session.refresh(line, with_for_update=True)
+    try:
+        session.refresh(line, with_for_update=True)
+    except ObjectDeletedError:
+        # A recompute that held the lock before us found the line no longer arises.
+        raise NotFound(
+            f"commission line {line_id} no longer exists: a recompute removed it; "
+            "list the current lines with `aurora commissions show`."
+        ) from None
     return line, statement

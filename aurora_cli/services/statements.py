@@ -691,6 +691,7 @@ def apply_transition(
     name: str,
     *,
     actor_user_id: uuid.UUID,
+    actor_role: str = "ADMIN",
     reference: str | None = None,
     reason: str | None = None,
 ) -> TransitionResult:
@@ -712,7 +713,7 @@ def apply_transition(
     for statement in statements:
         row = rows[statement.statement_id]
         label = statement_label(row)
-        why = _refusal(session, transition, statement, actor_user_id)
+        why = _refusal(session, transition, statement, actor_user_id, actor_role)
         if why is not None:
             refusals.append((label, why))
     if refusals:
@@ -739,6 +740,7 @@ def _refusal(
     transition: Transition,
     statement: PartnerCommissionStatement,
     actor_user_id: uuid.UUID,
+    actor_role: str,
 ) -> str | None:
     """Why `transition` cannot apply to this statement (the tail of a sentence), or None."""
     if statement.status not in transition.sources:
@@ -747,6 +749,16 @@ def _refusal(
         return (
             "you submitted it, and a statement must be approved by a different user than its submitter "
             "(four eyes); ask another FINANCE or ADMIN user to approve it"
+        )
+    # SPEC §11: FINANCE may release and mark paid, but not what it submitted itself.
+    if (
+        transition.name in ("release", "mark-paid")
+        and actor_role == "FINANCE"
+        and statement.submitted_by == actor_user_id
+    ):
+        return (
+            f"you submitted it, and a FINANCE user may not {transition.verb} its own submission; "
+            "ask another FINANCE user or an ADMIN"
         )
     if transition.name == "submit":
         total, count = line_totals(session, statement.partner_id, statement.chain_id, statement.period_id)

@@ -249,3 +249,23 @@ def test_db_migrations_need_an_admin_once_users_exist(cli):
     r = cli("db", "downgrade", "004", "--yes", token=cli.token_for("opsy"))
     assert r.exit_code == 4
     assert sql(cli.db_url, "SELECT version_num FROM alembic_version") == [(head_revision(),)]
+
+
+def test_machine_output_is_the_data_verbatim(cli):
+    cli.admin()
+    cli(
+        "users",
+        "add",
+        "--username",
+        "odd",
+        "--email",
+        ":smile:[bold]x@example.com",
+        "--role",
+        "AUDITOR",
+        "--password-stdin",
+        input="password-123\n",
+    )
+    doc = cli("--format", "json", "users", "list").json()
+    assert ":smile:[bold]x@example.com" in [u["email"] for u in doc]
+    csv_out = cli("--format", "csv", "users", "list").stdout
+    assert ":smile:[bold]x@example.com" in csv_out

@@ -193,12 +193,17 @@ def test_the_workflow_end_to_end_with_four_eyes_roles_and_audit(world):
     assert doc["status"] == "APPROVED"
     assert (doc["submitted_by_username"], doc["approved_by_username"]) == ("alice", "bob")
 
+    # SPEC §11: FINANCE releases and marks paid, but not its own submission.
+    own = world.run("statements", "release", *sel, user="alice")
+    assert own.exit_code == 5 and "may not release its own submission" in squash(own.stderr)
     assert world.run("statements", "release", *sel, user="bob").exit_code == 0
+    own = world.run("statements", "mark-paid", *sel, "--reference", "5xTxPaid", user="alice")
+    assert own.exit_code == 5 and "may not mark paid its own submission" in squash(own.stderr)
     paid = world.run(
-        "--format", "json", "statements", "mark-paid", *sel, "--reference", "5xTxPaid", user="alice"
+        "--format", "json", "statements", "mark-paid", *sel, "--reference", "5xTxPaid", user="bob"
     )
     assert paid.exit_code == 0, paid
-    assert paid.json()["paid_reference"] == "5xTxPaid" and paid.json()["paid_by_username"] == "alice"
+    assert paid.json()["paid_reference"] == "5xTxPaid" and paid.json()["paid_by_username"] == "bob"
 
     assert world.run("statements", "reopen", *sel, "--reason", "rate was wrong", user="alice").exit_code == 4
     reopened = world.run("--format", "json", "statements", "reopen", *sel, "--reason", "rate was wrong")

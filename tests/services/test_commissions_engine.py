@@ -248,6 +248,14 @@ def test_fixed_share_with_marginal_and_retroactive_tiers(world):
                 "FIXED_SHARE",
                 f'[rules.tiers]\nmode = "retroactive"\n{steps}\n',
                 rate_bps=None,
+            )
+            + rule(
+                3,
+                "VOTE_REWARDS",
+                "FIXED_SHARE",
+                '[rules.tiers]\nmode = "retroactive"\n'
+                'steps = [{ from_native = "0", rate_bps = 1000 }, { from_native = "100000", rate_bps = 3000 }]\n',
+                rate_bps=None,
             ),
             clients="",
         ),
@@ -262,9 +270,13 @@ def test_fixed_share_with_marginal_and_retroactive_tiers(world):
         # Retroactive: 60000 reached the 50000 step, so all of it at 20% = 12000 → 4000 / 8000.
         ("Acme", 2, V1): (Decimal(20000), Decimal(4000)),
         ("Acme", 2, V2): (Decimal(40000), Decimal(8000)),
+        # Retroactive with the upper step out of reach: all 60000 at 10% = 6000 → 2000 / 4000.
+        ("Acme", 3, V1): (Decimal(20000), Decimal(2000)),
+        ("Acme", 3, V2): (Decimal(40000), Decimal(4000)),
     }
-    # The rule's recorded rate is the last tier step's (the file gave no rate_bps).
-    assert {line["commission_rate_bps"] for line in stored(world)} == {2000}
+    # Lines show the rate of the step the period total reached, never a rate that was not applied.
+    rates = {(line["rule_order"], line["commission_rate_bps"]) for line in stored(world)}
+    assert rates == {(1, 2000), (2, 2000), (3, 1000)}
     assert_lines_sum_to_rule_totals(world, result)
 
 

@@ -303,7 +303,8 @@ def test_the_database_refuses_changes_to_a_locked_statement_and_its_lines(engine
         ("DELETE FROM partner_commission_statements WHERE statement_id = :x", sid),
     ]
     for statement, key in refused:
-        with pytest.raises(IntegrityError, match="locked|past DRAFT"):
+        # The guard triggers' SQLSTATE 23000 reaches the caller as a Conflict (exit 5).
+        with pytest.raises(Conflict, match="locked|past DRAFT"):
             with transaction(engine) as session:
                 session.execute(text(statement), {"x": key})
     with pytest.raises(psycopg.errors.IntegrityError, match="locked"):
