@@ -4,19 +4,28 @@ Owns: finding server binaries, initdb, start/stop/status, and the URL to reach t
 its private Unix socket. It never listens on TCP. PostgreSQL refuses to run as root, so when we
 are root the server runs as an unprivileged OS user (Debian's `postgres`, or one we create).
 It knows nothing of Aurora's schema; `aurora_cli.db.migrate` does.
+
+Nothing path-like is written into the cluster's configuration: the socket directory is given on
+every start, so a data directory can be moved or copied. pg_ctl gets the data directory through
+PGDATA and the log as an open file, because it pastes -D, -l and -o into a /bin/sh command line.
 """
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import json
 import os
 import pwd
 import re
+import shlex
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from aurora_cli.errors import DatabaseUnavailable
 
@@ -24,6 +33,8 @@ SUPERUSER = "aurora"
 DATABASE = "aurora"
 PORT = 5432  # only names the socket file; the private socket directory keeps clusters apart
 FALLBACK_OS_USER = "aurora-pg"
+# sockaddr_un.sun_path holds 108 bytes including the terminating NUL; server and libpq both refuse more.
+SOCKET_PATH_MAX = 107
 
 
 def find_bin_dir() -> Path:
@@ -88,7 +99,12 @@ class EmbeddedCluster:
 
     def url(self, database: str = DATABASE, *, driver: str = "postgresql") -> str:
         """A URL a PostgreSQL client (psql, psycopg) or SQLAlchemy (driver=postgresql+psycopg) accepts."""
-        return f"{driver}://{SUPERUSER}@/{database}?host={self.socket_dir}&port={PORT}"
+        host = quote(str(self.socket_dir), safe="/")  # libpq and SQLAlchemy both percent-decode
+        return f"{driver}://{SUPERUSER}@/{database}?host={host}&port={PORT}"
+
+    @property
+    def socket_path(self) -> Path:
+        return self.socket_dir / f".s.PGSQL.{PORT}"
 
     @property
     def initialized(self) -> bool:
@@ -115,13 +131,13 @@ class EmbeddedCluster:
             raise DatabaseUnavailable(
                 f"no database at {self.data_dir}: run `aurora db up` first, or set AURORA_DATABASE_URL."
             )
-        if not self.is_running():
-            self.start()
+        self.start()
 
     def init(self) -> bool:
         """Create the cluster if it does not exist; returns True when it was created."""
         if self.initialized:
             return False
+        self._check_paths()
         bin_dir = find_bin_dir()
         self._prepare_dirs()
         self._run(
@@ -139,10 +155,10 @@ class EmbeddedCluster:
             ],
             "initdb",
         )
+        # unix_socket_directories is deliberately absent: `start` passes it (see the module note).
         settings = {
             "listen_addresses": "''",
             "port": str(PORT),
-            "unix_socket_directories": f"'{self.socket_dir}'",
             "unix_socket_permissions": "0700",
             "max_connections": "50",
         }
@@ -154,41 +170,75 @@ class EmbeddedCluster:
         return True
 
     def start(self) -> None:
+        """Start the cluster unless it runs; concurrent callers (threads or processes) are serialized."""
+        self._check_paths()
+        with self._start_lock():
+            if self.is_running():
+                return
+            try:
+                self._start_server()
+            except DatabaseUnavailable:
+                if self.is_running():  # someone outside our lock started it meanwhile
+                    return
+                raise
+
+    def _start_server(self) -> None:
         bin_dir = find_bin_dir()
         self._prepare_dirs()
-        self._run(
-            [
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(self.pgdata),
-                "-l",
-                str(self.log_file),
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ],
-            "pg_ctl start",
-        )
+        # The value is a unix_socket_directories list item ("" doubles a quote inside "…"), then
+        # quoted for the /bin/sh command line pg_ctl builds from -o.
+        socket_dir = '"' + str(self.socket_dir).replace('"', '""') + '"'
+        options = "-k " + shlex.quote(socket_dir)
+        with open(self.log_file, "ab") as log:
+            user = self._server_user()
+            if user is not None and os.fstat(log.fileno()).st_uid != user.pw_uid:
+                os.fchown(log.fileno(), user.pw_uid, user.pw_gid)
+            self._run(
+                [str(bin_dir / "pg_ctl"), "-w", "-t", "60", "-o", options, "start"],
+                "pg_ctl start",
+                stdout=log,
+            )
 
     def stop(self) -> bool:
         """Stop the cluster; returns False when it was not running."""
         if not self.initialized or not self.is_running():
             return False
         bin_dir = find_bin_dir()
-        self._run(
-            [str(bin_dir / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"], "pg_ctl stop"
-        )
+        self._run([str(bin_dir / "pg_ctl"), "-m", "fast", "-w", "stop"], "pg_ctl stop")
         return True
 
     def is_running(self) -> bool:
         if not self.initialized:
             return False
         bin_dir = find_bin_dir()
-        result = self._run(
-            [str(bin_dir / "pg_ctl"), "-D", str(self.pgdata), "status"], "pg_ctl status", check=False
-        )
+        result = self._run([str(bin_dir / "pg_ctl"), "status"], "pg_ctl status", check=False)
         return result.returncode == 0
+
+    @contextmanager
+    def _start_lock(self) -> Iterator[None]:
+        """An exclusive lock on <data_dir>/.start.lock around check-and-start."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.data_dir / ".start.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _check_paths(self) -> None:
+        """Refuse, in one sentence, a data directory the server or libpq cannot use."""
+        socket_path = os.fsencode(self.socket_path)
+        if len(socket_path) > SOCKET_PATH_MAX:
+            raise DatabaseUnavailable(
+                f"the database socket path {self.socket_path} is {len(socket_path)} bytes, over the "
+                f"{SOCKET_PATH_MAX}-byte limit for Unix socket paths: set AURORA_DATA_DIR to a shorter "
+                "directory."
+            )
+        if "," in str(self.socket_dir) or any(ord(c) < 32 or ord(c) == 127 for c in str(self.socket_dir)):
+            raise DatabaseUnavailable(
+                f"the data directory {str(self.data_dir)!r} holds a comma or control character, which "
+                "PostgreSQL clients cannot use in a socket path: set AURORA_DATA_DIR to another directory."
+            )
 
     def create_database(self, name: str) -> bool:
         """CREATE DATABASE if missing (connecting as the superuser over the socket)."""
@@ -240,18 +290,33 @@ class EmbeddedCluster:
             if not mode & 0o001:
                 ancestor.chmod(mode | 0o001)
 
-    def _run(self, argv: list[str], what: str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self,
+        argv: list[str],
+        what: str,
+        *,
+        check: bool = True,
+        stdout=None,  # noqa: ANN001
+    ) -> subprocess.CompletedProcess[str]:
         user = self._server_user()
         extra: dict = {}
         if user is not None:
             extra = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env.update({"LC_ALL": "C", "HOME": user.pw_dir if user else env.get("HOME", "/")})
+        env["PGDATA"] = str(self.pgdata)  # pg_ctl would paste a -D value unescaped into a shell command
         result = subprocess.run(
-            argv, capture_output=True, text=True, cwd="/", env=env, stdin=subprocess.DEVNULL, **extra
+            argv,
+            stdout=subprocess.PIPE if stdout is None else stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd="/",
+            env=env,
+            stdin=subprocess.DEVNULL,
+            **extra,
         )
         if check and result.returncode != 0:
-            tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+            tail = (result.stderr or result.stdout or "").strip().splitlines()[-3:]
             hint = f" (see {self.log_file})" if "start" in what else ""
             raise DatabaseUnavailable(f"{what} failed: {' '.join(tail) or 'no output'}{hint}")
         return result
