@@ -4,7 +4,9 @@ Owns the run lifecycle (RUNNING → SUCCESS / PARTIAL / FAILED), the staging has
 canonical JSON), and skipping a payload whose hash equals the latest staged one for the same
 (chain, period, validator, data type, provider). Per-item staging (`stage_payload`) serves HTTP
 adapters; the file importer streams lines through COPY and groups them set-based in SQL, so memory
-stays flat however large the file is. Never prints; progress goes through a callback.
+stays flat however large the file is. Lines that break the file-level rules normalization would
+reject the payload for (a second FEES/MEV/META record or REWARDS staker for a validator, commission
+both per delegator and in aggregate) are invalid lines like parse errors, found in SQL too. Never prints; progress goes through a callback.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from aurora_cli.db.models import ChainProviderMapping, IngestionRun, Provider, S
 from aurora_cli.domain.canonical_json import canonical_json, sha256_hex
 from aurora_cli.errors import InvalidInput, NotFound
 from aurora_cli.providers import file as file_provider
-from aurora_cli.providers.file_format import LineError, read_import_file, record_payload
+from aurora_cli.providers.file_format import LineError, RewardsRecord, read_import_file, record_payload
 from aurora_cli.services.periods import resolve_period
 
 Progress = Callable[[int, int | None], None]
@@ -86,15 +88,45 @@ def provider_for_chain(session: Session, chain_id: str, provider_name: str) -> P
     return provider
 
 
+ABANDONED_MESSAGE = "abandoned: the process ended before the run finished"
+
+# A run still RUNNING when a new one starts for the same (chain, period, provider) belongs to a
+# process that died (SIGKILL, power loss): runs start under the pipeline's advisory lock on the
+# (chain, period), so no other live run of it can exist.
+_ABANDON_STALE_RUNS = text(
+    """
+    UPDATE ingestion_runs
+    SET status = 'FAILED', error_message = :message, completed_at = now(), updated_at = now()
+    WHERE chain_id = :chain_id AND period_id = :period_id AND status = 'RUNNING'
+      AND metadata->>'provider' = :provider
+    RETURNING run_id
+    """
+)
+
+
 def start_run(
     session: Session, chain_id: str, period_id: uuid.UUID, provider: Provider, metadata: dict
 ) -> IngestionRun:
+    """A new RUNNING run; any older run of (chain, period, provider) left RUNNING is marked FAILED.
+
+    Call under the pipeline's period lock (the CLI takes it), in the run's own first transaction.
+    """
+    abandoned = session.scalars(
+        _ABANDON_STALE_RUNS,
+        {
+            "message": ABANDONED_MESSAGE,
+            "chain_id": chain_id,
+            "period_id": period_id,
+            "provider": provider.provider_name,
+        },
+    ).all()
+    extra: dict[str, Any] = {"abandoned_runs": sorted(str(r) for r in abandoned)} if abandoned else {}
     run = IngestionRun(
         chain_id=chain_id,
         period_id=period_id,
         status="RUNNING",
         started_at=datetime.now(UTC),
-        metadata_={"provider": provider.provider_name, **metadata},
+        metadata_={"provider": provider.provider_name, **metadata, **extra},
     )
     session.add(run)
     session.flush()
@@ -215,6 +247,76 @@ _GROUP_AND_STAGE = text(
     """
 )
 
+# The file-level rules normalization enforces per payload (providers.file, providers.base
+# check_reward_set), checked here over the whole file at once so --strict refuses such a file before
+# anything is staged: one FEES, MEV and META record per validator; one REWARDS record per
+# (validator, staker_address), the validator-level row (staker_address null) included; commission
+# per delegator or in aggregate, never both. A duplicate is reported from its second occurrence on
+# (the first is kept); the mixed-commission rule is checked on the records that survive
+# de-duplication and reports the aggregate row. At most one reason per line.
+# Duplicate groups are found by hashing (no sort of the whole file); '' stands for a null
+# staker_address in the group key, which no real address can be (addresses are non-empty).
+_CHECK_FILE_RULES = text(
+    """
+    CREATE TEMP TABLE import_rule_errors ON COMMIT DROP AS
+    WITH dup_groups AS (
+        SELECT validator_key, data_type, coalesce(staker_address, '') AS staker_key,
+               min(line_no) AS first_line
+        FROM import_lines
+        GROUP BY 1, 2, 3
+        HAVING count(*) > 1
+    ), duplicates AS MATERIALIZED (
+        SELECT line_no, validator_key, data_type, staker_address, first_line, nth
+        FROM (
+            SELECT l.line_no, l.validator_key, l.data_type, l.staker_address, d.first_line,
+                   row_number() OVER (
+                       PARTITION BY d.validator_key, d.data_type, d.staker_key ORDER BY l.line_no
+                   ) AS nth
+            FROM import_lines l
+            JOIN dup_groups d
+              ON d.validator_key = l.validator_key AND d.data_type = l.data_type
+             AND d.staker_key = coalesce(l.staker_address, '')
+        ) grouped
+        WHERE nth > 1
+    ), commissioned AS (
+        SELECT l.line_no, l.validator_key, l.staker_address
+        FROM import_lines l
+        WHERE l.data_type = 'REWARDS' AND l.commission_native > 0
+          AND NOT EXISTS (SELECT 1 FROM duplicates d WHERE d.line_no = l.line_no)
+    ), per_delegator AS (
+        SELECT validator_key, min(line_no) AS first_line
+        FROM commissioned
+        WHERE staker_address IS NOT NULL
+        GROUP BY validator_key
+    )
+    SELECT line_no,
+           CASE
+               WHEN data_type <> 'REWARDS' THEN format(
+                   '%s %s record for validator %s (first on line %s)',
+                   ordinal, data_type, validator_key, first_line)
+               WHEN staker_address IS NULL THEN format(
+                   '%s validator-level REWARDS record (staker_address null) for validator %s'
+                   ' (first on line %s)',
+                   ordinal, validator_key, first_line)
+               ELSE format(
+                   '%s REWARDS record for staker %s of validator %s (first on line %s)',
+                   ordinal, staker_address, validator_key, first_line)
+           END AS reason
+    FROM (
+        SELECT *, CASE nth WHEN 2 THEN 'second' WHEN 3 THEN 'third' ELSE 'another' END AS ordinal
+        FROM duplicates
+    ) reported
+    UNION ALL
+    SELECT c.line_no,
+           format(
+               'aggregate commission on the validator-level REWARDS record of validator %s, which'
+               ' also has commission per delegator (first on line %s); give one or the other',
+               c.validator_key, p.first_line)
+    FROM commissioned c JOIN per_delegator p USING (validator_key)
+    WHERE c.staker_address IS NULL
+    """
+)
+
 _REGISTER_VALIDATORS = text(
     """
     INSERT INTO canonical_validator_identities (chain_id, validator_key)
@@ -250,6 +352,7 @@ def ingest_file(
     try:
         with transaction(engine) as session:
             _load_lines(session, path, result, on_progress)
+            _check_file_rules(session, result, drop=not strict)
             if result.invalid_count and strict:
                 # Nothing of this file is staged: the transaction rolls back.
                 raise _RefusedFile()
@@ -312,12 +415,16 @@ def _load_lines(session: Session, path: Path, result: IngestResult, on_progress:
     session.execute(
         text(
             "CREATE TEMP TABLE import_lines (line_no integer NOT NULL, validator_key text NOT NULL,"
-            " data_type text NOT NULL, record text NOT NULL) ON COMMIT DROP"
+            " data_type text NOT NULL, record text NOT NULL,"
+            " staker_address text, commission_native numeric) ON COMMIT DROP"
         )
     )
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cur:
-        with cur.copy("COPY import_lines (line_no, validator_key, data_type, record) FROM STDIN") as copy:
+        with cur.copy(
+            "COPY import_lines (line_no, validator_key, data_type, record, staker_address, commission_native)"
+            " FROM STDIN"
+        ) as copy:
             for item in read_import_file(path):
                 result.lines_read += 1
                 if isinstance(item, LineError):
@@ -326,18 +433,39 @@ def _load_lines(session: Session, path: Path, result: IngestResult, on_progress:
                         result.invalid_lines.append((item.line_no, item.reason))
                 else:
                     record = item.record
+                    rewards = isinstance(record, RewardsRecord)
                     copy.write_row(
                         (
                             item.line_no,
                             record.validator_key,
                             record.data_type,
                             canonical_json(record_payload(record)).decode("utf-8"),
+                            record.staker_address if rewards else None,
+                            record.commission_native if rewards else None,
                         )
                     )
                 if on_progress is not None and result.lines_read % 5000 == 0:
                     on_progress(item.line_no, total_lines)
     if on_progress is not None:
         on_progress(total_lines, total_lines)
+
+
+def _check_file_rules(session: Session, result: IngestResult, *, drop: bool) -> None:
+    """Report lines that break the file-level rules as invalid lines; with ``drop``, delete them."""
+    session.execute(_CHECK_FILE_RULES)
+    count = session.scalar(text("SELECT count(*) FROM import_rule_errors")) or 0
+    if not count:
+        return
+    shown = session.execute(
+        text("SELECT line_no, reason FROM import_rule_errors ORDER BY line_no LIMIT :n"),
+        {"n": MAX_REPORTED_ERRORS},
+    ).all()
+    result.invalid_count += count
+    result.invalid_lines = sorted([*result.invalid_lines, *((n, r) for n, r in shown)])[:MAX_REPORTED_ERRORS]
+    if drop:
+        session.execute(
+            text("DELETE FROM import_lines WHERE line_no IN (SELECT line_no FROM import_rule_errors)")
+        )
 
 
 def _errors_text(result: IngestResult) -> str:
