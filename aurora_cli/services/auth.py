@@ -142,7 +142,22 @@ def list_users(session: Session) -> list[User]:
 
 
 def deactivate_user(session: Session, username: str) -> tuple[dict, dict]:
+    """Deactivate a user and revoke their tokens; never the last active ADMIN.
+
+    There is no reactivate command, so deactivating the last active ADMIN (oneself included) would
+    lock everyone out of user administration. The active ADMIN rows are locked FOR UPDATE first, so
+    two ADMINs deactivating each other at once cannot both pass the check.
+    """
     user = get_user(session, username)
+    if user.is_active and str(getattr(user.role, "value", user.role)) == "ADMIN":
+        active_admins = session.scalars(
+            select(User.user_id).where(User.role == "ADMIN", User.is_active.is_(True)).with_for_update()
+        ).all()
+        if set(active_admins) <= {user.user_id}:
+            raise Conflict(
+                f"{username!r} is the last active ADMIN: add another ADMIN before deactivating this one,"
+                " or nobody could administer users."
+            )
     before = user_snapshot(user)
     user.is_active = False
     user.updated_at = datetime.now(UTC)

@@ -2,8 +2,10 @@
 
 Owns the registry tables' contents as code: each file row is created or updated to match; a second
 apply with the same files changes nothing. Mappings absent from the file are deactivated (never
-deleted: staged data points at providers). Secrets stay in the environment: only the *name* of the
-variable holding an API key lives in the files, and it is not written to the database.
+deleted: staged data points at providers); one that must give its priority to another mapping of
+the same chain and role is parked on a negative priority (see `_apply_mappings`). Secrets stay in
+the environment: only the *name* of the variable holding an API key lives in the files, and it is
+not written to the database.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from aurora_cli.db.models import CanonicalValidatorIdentity, Chain, ChainProviderMapping, Provider
@@ -220,31 +222,7 @@ def apply_config(session: Session, files: ConfigFiles) -> ApplyReport:
         session.flush()
         provider_ids[p.name] = obj.provider_id
 
-    wanted: set[tuple[str, Any, str]] = set()
-    # Two passes: deactivate/reprioritise first so a priority freed by one mapping can be taken by another.
-    all_mappings = list(session.scalars(select(ChainProviderMapping)))
-    by_key = {(m.chain_id, m.provider_id, m.provider_role): m for m in all_mappings}
-    for m in files.providers.mappings:
-        wanted.add((m.chain, provider_ids[m.provider], m.role))
-    for key, mapping in by_key.items():
-        if key not in wanted and mapping.is_active:
-            mapping.is_active = False
-            mapping.updated_at = datetime.now(UTC)
-            report.count("deactivated", "mappings")
-            report.before.append({"kind": "mappings", "id": _mapping_id(key), "is_active": True})
-            report.after.append({"kind": "mappings", "id": _mapping_id(key), "is_active": False})
-    session.flush()
-    for m in files.providers.mappings:
-        key = (m.chain, provider_ids[m.provider], m.role)
-        values = {
-            "chain_id": m.chain,
-            "provider_id": provider_ids[m.provider],
-            "provider_role": m.role,
-            "priority": m.priority,
-            "is_active": m.is_active,
-        }
-        upsert("mappings", by_key.get(key), values, ChainProviderMapping, f"{m.chain}/{m.provider}/{m.role}")
-    session.flush()
+    _apply_mappings(session, files, provider_ids, report, upsert)
 
     for v in files.validators.validators:
         values = v.model_dump()
@@ -258,6 +236,90 @@ def apply_config(session: Session, files: ConfigFiles) -> ApplyReport:
         upsert("validators", existing, values, CanonicalValidatorIdentity, f"{v.chain}/{v.validator_key}")
     session.flush()
     return report
+
+
+def _apply_mappings(
+    session: Session,
+    files: ConfigFiles,
+    provider_ids: dict[str, Any],
+    report: ApplyReport,
+    upsert: Any,
+) -> None:
+    """Bring chain_provider_mappings in line with the file, whatever order the priorities move in.
+
+    UNIQUE(chain_id, provider_role, priority) holds for inactive rows too and is checked per
+    statement, so a swap (1<->10) or a priority taken over from a removed mapping cannot be written
+    row by row. Instead: work out every existing row's final priority, move each row whose priority
+    changes to a temporary one that no row holds or will hold (one statement each), then write the
+    final values, then insert new rows.
+
+    A mapping absent from the file is deactivated and keeps its priority, unless the file gives that
+    priority to another provider of the same chain and role: then it is *parked* on a negative
+    priority (below every priority its chain/role group holds). File priorities are >= 1, so a parked
+    priority can never be claimed by a file; inactive mappings are never read for their priority.
+    A second apply of the same files finds nothing to move and changes nothing.
+    """
+    wanted: dict[tuple[str, Any, str], dict[str, Any]] = {}
+    names: dict[tuple[str, Any, str], str] = {}
+    for m in files.providers.mappings:
+        key = (m.chain, provider_ids[m.provider], m.role)
+        names[key] = f"{m.chain}/{m.provider}/{m.role}"
+        wanted[key] = {
+            "chain_id": m.chain,
+            "provider_id": provider_ids[m.provider],
+            "provider_role": m.role,
+            "priority": m.priority,
+            "is_active": m.is_active,
+        }
+    claimed: dict[tuple[str, str], set[int]] = {}
+    for values in wanted.values():
+        claimed.setdefault((values["chain_id"], values["provider_role"]), set()).add(values["priority"])
+
+    existing = list(session.scalars(select(ChainProviderMapping).order_by(ChainProviderMapping.priority)))
+    by_key = {(m.chain_id, m.provider_id, m.provider_role): m for m in existing}
+    groups: dict[tuple[str, str], list[ChainProviderMapping]] = {}
+    for mapping in existing:
+        groups.setdefault((mapping.chain_id, mapping.provider_role), []).append(mapping)
+
+    final: dict[Any, int] = {}  # mapping_id -> the priority it ends with
+    temporary: dict[Any, int] = {}  # mapping_id -> where it waits meanwhile
+    for group, rows in groups.items():
+        floor = min([0, *(r.priority for r in rows)])
+        for r in rows:
+            key = (r.chain_id, r.provider_id, r.provider_role)
+            if key in wanted:
+                final[r.mapping_id] = wanted[key]["priority"]
+            elif r.priority in claimed.get(group, set()):
+                floor -= 1
+                final[r.mapping_id] = floor  # parked
+            else:
+                final[r.mapping_id] = r.priority
+        for r in rows:
+            if final[r.mapping_id] != r.priority:
+                floor -= 1
+                temporary[r.mapping_id] = floor
+    table = ChainProviderMapping.__table__
+    for mapping_id, parked in temporary.items():
+        # Core statement: the ORM objects keep their loaded priority, so the final values below are
+        # still compared with (and reported against) what the database held before this apply.
+        session.execute(update(table).where(table.c.mapping_id == mapping_id).values(priority=parked))
+
+    for key, mapping in by_key.items():
+        if key in wanted:
+            upsert("mappings", mapping, wanted[key], ChainProviderMapping, names[key])
+            continue
+        target = {"is_active": False, "priority": final[mapping.mapping_id]}
+        old = _sync(mapping, target)
+        if not old:
+            continue
+        report.count("deactivated" if "is_active" in old else "updated", "mappings")
+        report.before.append({"kind": "mappings", "id": _mapping_id(key), **old})
+        report.after.append({"kind": "mappings", "id": _mapping_id(key), **{k: target[k] for k in old}})
+    session.flush()
+    for key, values in wanted.items():
+        if key not in by_key:
+            upsert("mappings", None, values, ChainProviderMapping, names[key])
+    session.flush()
 
 
 def _mapping_id(key: tuple[str, Any, str]) -> str:
