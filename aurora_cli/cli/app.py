@@ -26,7 +26,7 @@ OWN_FORMAT = ("export",)
 
 def hoist_global_options(args: list[str]) -> list[str]:
     """Move global options written after the subcommand to the front (`aurora pnl show --format json`)."""
-    positionals = [a for a in args if not a.startswith("-")]
+    positionals = [a for a in _without_global_values(args) if not a.startswith("-")]
     own_format = bool(positionals) and positionals[0] in OWN_FORMAT
     front: list[str] = []
     rest: list[str] = []
@@ -60,16 +60,60 @@ class AuroraGroup(TyperGroup):
         self.invocation_argv = hoist_global_options(list(sys.argv[1:] if args is None else args))
         return super().main(self.invocation_argv, *a, **kw)
 
+    def make_context(self, info_name, args, parent=None, **extra):  # noqa: ANN001, ANN003, ANN201
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except UsageError as exc:  # a bad global option, e.g. --format xml
+            self._audit_usage_error(None, exc)
+            raise
+
     def invoke(self, ctx: typer.Context):  # noqa: ANN201
         try:
             return super().invoke(ctx)
         except UsageError as exc:
-            options = ctx.obj if isinstance(ctx.obj, GlobalOptions) else GlobalOptions()
-            path = " ".join(a for a in options.argv if not a.startswith("-"))[:100] or "aurora"
-            rt = Runtime(options)
-            rt.audit_invocation(path, ExitCode.USAGE, exc.format_message())
-            rt.close()
+            self._audit_usage_error(ctx, exc)
             raise
+
+    def _audit_usage_error(self, ctx: typer.Context | None, exc: UsageError) -> None:
+        """Usage errors never reach a command, so the root audits them (and names the correlation id)."""
+        argv = list(getattr(self, "invocation_argv", []))
+        if ctx is not None and isinstance(ctx.obj, GlobalOptions):
+            options = ctx.obj
+        else:
+            params = ctx.params if ctx is not None else {}
+            options = GlobalOptions(
+                config=params.get("config"),
+                database_url=params.get("database_url"),
+                correlation_id=_uuid_or_none(params.get("correlation_id")),
+                argv=argv,
+            )
+        rt = Runtime(options)
+        words = [a for a in _without_global_values(argv) if not a.startswith("-")]
+        rt.audit_invocation(" ".join(words)[:100] or "aurora", ExitCode.USAGE, exc.format_message())
+        rt.close()
+        exc.message = f"{exc.message} (correlation id {rt.correlation_id})"
+
+
+def _uuid_or_none(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _without_global_values(args: list[str]) -> list[str]:
+    """The arguments minus the values of valued global options (so `--format json` is not a word)."""
+    out: list[str] = []
+    skip = False
+    for token in args:
+        if skip:
+            skip = False
+            continue
+        if token in GLOBAL_VALUED:
+            skip = True
+            continue
+        out.append(token)
+    return out
 
 
 class OutputFormat(StrEnum):
@@ -151,4 +195,14 @@ _register()
 
 
 def main() -> None:
+    import signal
+
+    def terminate(signum: int, _frame: object) -> None:
+        # systemd, timeouts and CI stop a job with SIGTERM: unwind like Ctrl-C, so the frame audits
+        # the invocation (exit 1) and a running ingest marks its run FAILED. A second SIGTERM during
+        # that cleanup ends the process at once.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise KeyboardInterrupt(f"terminated by signal {signum}")
+
+    signal.signal(signal.SIGTERM, terminate)
     app()

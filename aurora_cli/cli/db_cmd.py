@@ -17,7 +17,7 @@ from aurora_cli.db.cluster import DATABASE, EmbeddedCluster, write_cluster_note
 from aurora_cli.db.engine import make_engine
 from aurora_cli.db.migrate import current_revision, downgrade, head_revision, sqlalchemy_url, upgrade
 from aurora_cli.domain.permissions import Permission
-from aurora_cli.errors import UsageError
+from aurora_cli.errors import AuroraError, UsageError
 
 app = typer.Typer(
     help="The database: embedded cluster lifecycle and schema migrations.", no_args_is_help=True
@@ -54,10 +54,12 @@ def _status(rt: Runtime) -> dict:
 
 
 def _has_users(url: str) -> bool:
+    """Whether migrating needs an ADMIN: users exist and tokens can be checked (revision 003+)."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            if not sa_inspect(conn).has_table("users"):
+            inspector = sa_inspect(conn)
+            if not (inspector.has_table("users") and inspector.has_table("user_tokens")):
                 return False
             return bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM users)")).scalar())
     finally:
@@ -96,10 +98,13 @@ def db_stop(rt: Runtime) -> None:
             "db stop manages the embedded cluster only; an external database is managed elsewhere."
         )
     cluster = EmbeddedCluster(rt.settings.data_dir)
-    # Audit before the server goes away.
+    # Audit before the server goes away; if stopping then fails, the frame adds the failure.
     rt.audit_invocation("db stop", 0, None)
-    rt.audited = True
-    stopped = cluster.stop()
+    try:
+        stopped = cluster.stop()
+    except AuroraError:
+        rt.audited = False
+        raise
     rt.output.say("Stopped the embedded database." if stopped else "The embedded database was not running.")
 
 

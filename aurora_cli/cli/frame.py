@@ -21,16 +21,16 @@ from typing import Any
 
 import typer
 from rich.markup import escape
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 from sqlalchemy.orm import Session
 
-# typer >= 0.29 vendors click; these are the two pieces of it the frame needs.
+# typer >= 0.29 vendors click; this is the piece of it the frame needs.
 from typer._click.globals import get_current_context
 
 from aurora_cli.db.cluster import EmbeddedCluster
 from aurora_cli.db.engine import AccessContext, make_engine, resolve_url, transaction
 from aurora_cli.domain.permissions import WHO_MAY, Permission, allows
-from aurora_cli.errors import AuroraError, ExitCode, PermissionDenied
+from aurora_cli.errors import AuroraError, ExitCode, InvalidInput, PermissionDenied, UsageError
 from aurora_cli.render.output import Output
 from aurora_cli.services import audit, auth
 from aurora_cli.services.locks import period_lock
@@ -65,7 +65,14 @@ class Runtime:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = load_settings(self.options.config, database_url=self.options.database_url)
+            config = self.options.config
+            if config is not None and not config.expanduser().is_file():
+                raise UsageError(f"--config {config}: no such file.")
+            try:
+                self._settings = load_settings(config, database_url=self.options.database_url)
+            except (ValueError, OSError) as exc:  # pydantic's ValidationError and TOML errors are ValueErrors
+                first = str(exc).strip().splitlines()
+                raise InvalidInput(f"the settings could not be read: {' '.join(first[:3])}") from exc
         return self._settings
 
     @property
@@ -117,6 +124,14 @@ class Runtime:
                 f"that needs the {WHO_MAY[permission]} role."
             )
 
+    def require_chain(self, chain: str) -> None:
+        """Users limited to some chains (`users add --chains`) act on those alone."""
+        allowed = self.user.allowed_chain_ids if self.user is not None else None
+        if allowed and chain not in allowed:
+            raise PermissionDenied(
+                f"permission denied: {self.user.username} may only work on {', '.join(allowed)}, not {chain}."
+            )
+
     def audit(self, session: Session, **entry: Any) -> None:
         audit.record(session, correlation_id=self.correlation_id, user_id=self.user_id, **entry)
 
@@ -161,13 +176,30 @@ class Runtime:
             self._engine.dispose()
 
 
+def _without_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL: keep nothing of it rather than risk a secret
+        return "***"
+
+
 def redact(argv: list[str]) -> list[str]:
+    """The command line as audited: secrets replaced, database URLs without their password."""
     out: list[str] = []
     hide_next = False
+    url_next = False
     for token in argv:
         if hide_next:
             out.append("***")
             hide_next = False
+        elif url_next:
+            out.append(_without_password(token))
+            url_next = False
+        elif token == "--database-url":
+            out.append(token)
+            url_next = True
+        elif token.startswith("--database-url="):
+            out.append("--database-url=" + _without_password(token.split("=", 1)[1]))
         elif token in SECRET_OPTIONS:
             out.append(token)
             hide_next = True
@@ -186,15 +218,21 @@ def global_options() -> GlobalOptions:
     return GlobalOptions()
 
 
-def run_command(path: str, permission: Permission | None, body: Callable[[Runtime], Any]) -> None:
+def run_command(
+    path: str, permission: Permission | None, body: Callable[[Runtime], Any], *, chain: str | None = None
+) -> None:
     """Run one invocation under the frame and exit with its code."""
     options = global_options()
     rt = Runtime(options)
+    if options.verbose:
+        rt.output.err.print(f"correlation id {rt.correlation_id}", markup=False, highlight=False)
     code = ExitCode.OK
     error: str | None = None
     try:
         if permission is not None:
             rt.require(permission)
+            if chain is not None:
+                rt.require_chain(chain)
         result = body(rt)
         if isinstance(result, int):
             code = ExitCode(result)
@@ -204,6 +242,14 @@ def run_command(path: str, permission: Permission | None, body: Callable[[Runtim
     except KeyboardInterrupt:
         code, error = ExitCode.ERROR, "interrupted"
         rt.output.err.print("Interrupted; nothing of the unfinished step was kept.")
+    except typer.Abort:
+        # A prompt met the end of input (cron, CI, a pipe): say how to run it unattended.
+        code, error = ExitCode.USAGE, "input needed but none was given"
+        rt.output.err.print(
+            "Error: this command asked for input but none was given: pass the password with "
+            "--password-stdin, or confirm with --yes.",
+            markup=False,
+        )
     except Exception as exc:
         code, error = ExitCode.ERROR, f"{type(exc).__name__}: {exc}"
         rt.output.err.print(
@@ -251,7 +297,10 @@ def command(
 
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> None:
-            run_command(path, permission, lambda rt: fn(rt, **kwargs))
+            chain = kwargs.get("chain")
+            run_command(
+                path, permission, lambda rt: fn(rt, **kwargs), chain=chain if isinstance(chain, str) else None
+            )
 
         wrapper.__signature__ = signature.replace(parameters=params, return_annotation=None)  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in params}

@@ -403,7 +403,9 @@ def pnl_show(
     validator: Annotated[str | None, typer.Option("--validator", help="Only this validator key.")] = None,
 ) -> None:
     with rt.transaction() as session:
-        rows, decimals = pnl.pnl_rows(session, chain, period, validator)
+        rows, decimals = pnl.pnl_rows(
+            session, chain, period, validator, allowed_validators=rt.user.allowed_validator_keys
+        )
         unit = periods.get_chain(session, chain).display_unit or "display"
     if rt.output.is_machine:
         rt.output.listing(rows, pnl.PNL_COLUMNS)

@@ -529,7 +529,14 @@ def export_pnl(
     period: Annotated[str | None, typer.Option("--period", help="Only this period.")] = None,
 ) -> None:
     with rt.transaction() as session:
-        result = exports.export_pnl(session, chain, period=period, fmt=format.value, out=_out_path(out))
+        result = exports.export_pnl(
+            session,
+            chain,
+            period=period,
+            fmt=format.value,
+            out=_out_path(out),
+            allowed_validators=rt.user.allowed_validator_keys,
+        )
         rt.audit(
             session,
             action="EXPORT_PNL",

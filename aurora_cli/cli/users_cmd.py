@@ -8,6 +8,7 @@ import typer
 
 from aurora_cli.cli.frame import Runtime, command, read_password
 from aurora_cli.domain.permissions import Permission
+from aurora_cli.errors import NotAuthenticated
 from aurora_cli.services import auth
 
 app = typer.Typer(help="Users, roles and service tokens (ADMIN).", no_args_is_help=True)
@@ -174,13 +175,10 @@ def register_session_commands(root: typer.Typer) -> None:
         password_stdin: PasswordStdin = False,
     ) -> None:
         password = read_password(from_stdin=password_stdin)
-        try:
-            with rt.transaction() as session:
-                user, token = auth.login(session, username=username, password=password)
-                rt.audit(session, action="LOGIN", resource_type="user", resource_id=str(user.user_id))
-                role = str(getattr(user.role, "value", user.role))
-        except auth.NotAuthenticated:
-            raise
+        with rt.transaction() as session:
+            user, token = auth.login(session, username=username, password=password)
+            rt.audit(session, action="LOGIN", resource_type="user", resource_id=str(user.user_id))
+            role = str(getattr(user.role, "value", user.role))
         path = rt.settings.credentials_path
         auth.save_credentials(path, username=username, token=token)
         rt.output.say(f"Logged in as {username} ({role}); session kept in {path}.")
@@ -192,8 +190,17 @@ def register_session_commands(root: typer.Typer) -> None:
             rt.output.say("Not logged in.")
             return
         with rt.transaction() as session:
+            try:  # so the audit row says who logged out
+                rt.user = auth.authenticate(session, token)
+            except NotAuthenticated:
+                pass  # expired or revoked: forgetting it locally is all there is to do
             auth.revoke_token(session, token)
-            rt.audit(session, action="LOGOUT", resource_type="user", resource_id=None)
+            rt.audit(
+                session,
+                action="LOGOUT",
+                resource_type="user",
+                resource_id=str(rt.user_id) if rt.user_id else None,
+            )
         rt.output.say("Logged out.")
 
     @command(root, "whoami", path="whoami", permission=None, help="Show the current user and role.")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -318,12 +318,18 @@ def _period_status(row: dict[str, Any]) -> PeriodStatus:
 
 
 def export_pnl(
-    session: Session, chain_id: str, *, period: str | None = None, fmt: str, out: Path | None
+    session: Session,
+    chain_id: str,
+    *,
+    period: str | None = None,
+    fmt: str,
+    out: Path | None,
+    allowed_validators: Sequence[str] | None = None,
 ) -> ExportResult:
     """Validator P&L rows (SPEC §6) as CSV (one header row, stable columns) or a JSON array."""
     if fmt not in PNL_FORMATS:
         raise InvalidInput(f"--format {fmt!r}: P&L exports as {', '.join(PNL_FORMATS)}.")
-    rows, _decimals = pnl.pnl_rows(session, chain_id, period)
+    rows, _decimals = pnl.pnl_rows(session, chain_id, period, allowed_validators=allowed_validators)
     if fmt == "csv":
         text = to_csv(rows, pnl.PNL_COLUMNS)
     else:

@@ -6,6 +6,7 @@ amounts did not change keep their `computed_at`, so a rerun on the same inputs c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -115,9 +116,17 @@ PNL_COLUMNS = [
 
 
 def pnl_rows(
-    session: Session, chain_id: str, period: str | None = None, validator: str | None = None
+    session: Session,
+    chain_id: str,
+    period: str | None = None,
+    validator: str | None = None,
+    *,
+    allowed_validators: Sequence[str] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """P&L rows with readable names, and the chain's native decimals for display units."""
+    """P&L rows with readable names, and the chain's native decimals for display units.
+
+    `allowed_validators` narrows the rows for users limited to some validators (`users add --validators`).
+    """
     chain = get_chain(session, chain_id)
     params: dict[str, Any] = {"chain_id": chain_id}
     where = ["p.chain_id = :chain_id"]
@@ -127,6 +136,9 @@ def pnl_rows(
     if validator is not None:
         params["validator"] = validator
         where.append("p.validator_key = :validator")
+    if allowed_validators:
+        params["allowed"] = list(allowed_validators)
+        where.append("p.validator_key = ANY(:allowed)")
     rows = (
         session.execute(
             text(

@@ -6,13 +6,15 @@ that deleting or editing any audit row be detectable: each row gets an ordering 
 row's hash and its own hash. And the log is append-only: UPDATE/DELETE are revoked from the
 application role and refused by a trigger for everyone.
 
-Downgrade removes the added labels by rebuilding the type; rows that use them are deleted first
+Rows that already exist are chained in `seq` order (filled in physical order) so `aurora audit
+verify` holds from the start. Downgrade removes the added labels by rebuilding the type; rows that use them are deleted first
 (they cannot be expressed in the seed's enum).
 
 Revision ID: 002
 Revises: 001
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "002"
@@ -64,6 +66,7 @@ def upgrade() -> None:
     op.execute("ALTER TABLE audit_log ADD COLUMN previous_hash VARCHAR(64)")
     op.execute("ALTER TABLE audit_log ADD COLUMN row_hash VARCHAR(64)")
     op.execute("ALTER TABLE audit_log ADD CONSTRAINT uq_audit_log_seq UNIQUE (seq)")
+    _chain_existing_rows()
     op.execute(
         """
         CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -78,6 +81,31 @@ def upgrade() -> None:
         "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
     )
     op.execute("REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM aurora_app")
+
+
+def _chain_existing_rows() -> None:
+    """Rows written before this revision join the chain in `seq` order.
+
+    The identity column numbered them in physical order; renumbering is not possible for an
+    ALWAYS identity, so the chain follows `seq` as assigned and only the hashes are filled in.
+    """
+    from aurora_cli.services.audit import GENESIS, row_hash  # the one definition of the hash
+
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.text(
+            "SELECT log_id, change_hash, resource_type, before_snapshot, after_snapshot, reason,"
+            " correlation_id, ip_address, user_agent, seq FROM audit_log ORDER BY seq"
+        )
+    ).all()
+    previous = GENESIS
+    for row in rows:
+        current = row_hash(previous, row)
+        bind.execute(
+            sa.text("UPDATE audit_log SET previous_hash = :p, row_hash = :h WHERE log_id = :id"),
+            {"p": previous, "h": current, "id": row.log_id},
+        )
+        previous = current
 
 
 def downgrade() -> None:

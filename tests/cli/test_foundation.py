@@ -201,6 +201,8 @@ def test_audit_chain_verifies_and_detects_tampering(cli):
     # Tamper as the database owner (the trigger refuses even that until disabled).
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         sql(cli.db_url, "UPDATE audit_log SET reason = 'x'")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        sql(cli.db_url, "TRUNCATE audit_log")
     sql(cli.db_url, "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
     victim = sql(cli.db_url, "SELECT seq FROM audit_log ORDER BY seq LIMIT 1 OFFSET 1")[0][0]
     sql(cli.db_url, "UPDATE audit_log SET reason = 'edited' WHERE seq = %s", victim)
@@ -269,3 +271,25 @@ def test_machine_output_is_the_data_verbatim(cli):
     assert ":smile:[bold]x@example.com" in [u["email"] for u in doc]
     csv_out = cli("--format", "csv", "users", "list").stdout
     assert ":smile:[bold]x@example.com" in csv_out
+
+
+def test_audit_rows_from_before_the_chain_are_chained_on_upgrade(cli):
+    from datetime import UTC, datetime
+
+    from aurora_cli.services.audit import change_hash
+
+    cli.admin()
+    assert cli("db", "downgrade", "001", "--yes").exit_code == 0
+    when = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    sql(
+        cli.db_url,
+        "INSERT INTO audit_log (action, resource_type, resource_id, change_hash, correlation_id, timestamp)"
+        " VALUES ('RECOMPUTE', 'period', 'x', %s, gen_random_uuid(), %s)",
+        change_hash(None, "RECOMPUTE", "x", when),
+        when,
+    )
+    assert cli("db", "upgrade").exit_code == 0
+    assert sql(cli.db_url, "SELECT count(*) FROM audit_log WHERE row_hash IS NULL") == [(0,)]
+    cli.login_as("root-admin", "correct-horse-1")
+    verdict = cli("--format", "json", "audit", "verify").json()
+    assert verdict["intact"] is True and verdict["rows_checked"] >= 3

@@ -535,3 +535,30 @@ def test_an_ops_run_stops_after_pnl_and_says_why(ops, repo):
     )
     assert r.exit_code == 0, r
     assert "Commissions and statements not computed: ops (OPS)" in r.stderr
+
+
+def test_users_limited_to_chains_and_validators_see_only_those(ops, tmp_path):
+    assert (
+        ops(
+            "run",
+            "--chain",
+            SOL,
+            "--period",
+            "850",
+            "--file",
+            str(write_jsonl(tmp_path / "e.jsonl", HAND_BUILT)),
+        ).exit_code
+        == 0
+    )
+    ops.token = None
+    ops.add_user("eth-only", "OPS", "password-123", "--chains", ETH)
+    ops.add_user("v1-only", "AUDITOR", "password-123", "--validators", V1)
+    eth = ops.token_for("eth-only")
+    refused = ops("pnl", "show", "--chain", SOL, token=eth)
+    assert (
+        refused.exit_code == 4 and "may only work on ethereum-mainnet, not solana-mainnet" in refused.stderr
+    )
+    assert ops("compute-pnl", "--chain", SOL, "--period", "850", token=eth).exit_code == 4
+    narrowed = ops("--format", "json", "pnl", "show", "--chain", SOL, token=ops.token_for("v1-only"))
+    assert narrowed.exit_code == 0, narrowed
+    assert [row["validator_key"] for row in narrowed.json()] == [V1]
