@@ -293,3 +293,30 @@ def test_audit_rows_from_before_the_chain_are_chained_on_upgrade(cli):
     cli.login_as("root-admin", "correct-horse-1")
     verdict = cli("--format", "json", "audit", "verify").json()
     assert verdict["intact"] is True and verdict["rows_checked"] >= 3
+
+
+def test_database_passwords_stay_out_of_the_audit_log(cli):
+    cli.admin()
+    cid = str(uuid.uuid4())
+    url = cli.db_url.replace("aurora@", "aurora:hunter2@", 1)
+    r = cli("--correlation-id", cid, "--database-url", url, "whoami")
+    assert r.exit_code == 0, r
+    rows = audit_rows(cli.db_url, cid)
+    assert rows and "hunter2" not in json.dumps(rows)
+    assert "***" in json.dumps(rows[0][2]["argv"])
+
+
+def test_logout_is_audited_with_who_logged_out(cli):
+    cli.admin()
+    assert cli("logout").exit_code == 0
+    [(resource_id, user_id)] = sql(
+        cli.db_url, "SELECT resource_id, user_id::text FROM audit_log WHERE action = 'LOGOUT'"
+    )
+    assert resource_id == user_id and resource_id is not None
+
+
+def test_a_prompt_without_input_says_what_to_pass(cli):
+    cli.admin()
+    r = cli("login", "--username", "root-admin", input="")
+    assert r.exit_code == 2
+    assert "pass the password with --password-stdin" in r.stderr and "Traceback" not in r.stderr
