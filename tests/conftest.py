@@ -162,6 +162,22 @@ class Cli:
         )
         assert r.exit_code == 0, r
 
+    def add_epoch_850(self) -> None:
+        """Register Solana epoch 850 with the sample data's bounds (config/samples/periods.toml)."""
+        r = self(
+            "periods",
+            "add",
+            "--chain",
+            "solana-mainnet",
+            "--period",
+            "850",
+            "--start",
+            "2025-09-01T00:00:00Z",
+            "--end",
+            "2025-09-03T01:12:00Z",
+        )
+        assert r.exit_code == 0, r
+
     def token_for(self, username: str) -> str:
         r = self("users", "token", "create", "--user", username)
         assert r.exit_code == 0, r
@@ -182,3 +198,12 @@ def admin_cli(cli: Cli) -> Cli:
     r = cli("config", "apply", "--dir", str(REPO / "config"))
     assert r.exit_code == 0, r
     return cli
+
+
+@pytest.fixture
+def ops(admin_cli):
+    """The admin's CLI acting through an OPS service token, with Solana epoch 850 registered."""
+    admin_cli.add_user("ops", "OPS")
+    admin_cli.token = admin_cli.token_for("ops")
+    admin_cli.add_epoch_850()
+    return admin_cli

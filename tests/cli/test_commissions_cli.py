@@ -84,19 +84,7 @@ rate_bps = {rate_bps}
 @pytest.fixture
 def epoch_850(admin_cli, tmp_path):
     """Epoch 850 loaded through `aurora run`, and two partners at 10% (Acme) and 5% (Beta) of fees."""
-    r = admin_cli(
-        "periods",
-        "add",
-        "--chain",
-        SOL,
-        "--period",
-        "850",
-        "--start",
-        "2025-09-01T00:00:00Z",
-        "--end",
-        "2025-09-03T01:12:00Z",
-    )
-    assert r.exit_code == 0, r
+    admin_cli.add_epoch_850()
     r = admin_cli("run", "--chain", SOL, "--period", "850", "--file", str(epoch_file(tmp_path)))
     assert r.exit_code == 0, r
     for partner, rate in (("Acme", 1000), ("Beta", 500)):

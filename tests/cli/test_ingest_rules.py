@@ -108,26 +108,6 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
     return path
 
 
-@pytest.fixture
-def ops(admin_cli):
-    admin_cli.add_user("ops", "OPS")
-    admin_cli.token = admin_cli.token_for("ops")
-    r = admin_cli(
-        "periods",
-        "add",
-        "--chain",
-        SOL,
-        "--period",
-        "850",
-        "--start",
-        "2025-09-01T00:00:00Z",
-        "--end",
-        "2025-09-03T01:12:00Z",
-    )
-    assert r.exit_code == 0, r
-    return admin_cli
-
-
 @pytest.mark.parametrize("case", list(CASES))
 def test_strict_ingest_refuses_what_normalize_would_reject(ops, tmp_path, case):
     records, errors = CASES[case]

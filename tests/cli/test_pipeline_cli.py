@@ -93,26 +93,6 @@ HAND_BUILT = [
 ]
 
 
-@pytest.fixture
-def ops(admin_cli):
-    admin_cli.add_user("ops", "OPS")
-    admin_cli.token = admin_cli.token_for("ops")
-    r = admin_cli(
-        "periods",
-        "add",
-        "--chain",
-        SOL,
-        "--period",
-        "850",
-        "--start",
-        "2025-09-01T00:00:00Z",
-        "--end",
-        "2025-09-03T01:12:00Z",
-    )
-    assert r.exit_code == 0, r
-    return admin_cli
-
-
 def pnl(cli, period: str = "850", chain: str = SOL) -> dict[str, dict]:
     r = cli("--format", "json", "pnl", "show", "--chain", chain, "--period", period)
     assert r.exit_code == 0, r

@@ -94,19 +94,7 @@ def test_sigterm_fails_the_run_stages_nothing_and_audits_the_invocation(admin_cl
     cli = admin_cli
     cli.add_user("ops", "OPS")
     token = cli.token_for("ops")
-    r = cli(
-        "periods",
-        "add",
-        "--chain",
-        SOL,
-        "--period",
-        "850",
-        "--start",
-        "2025-09-01T00:00:00Z",
-        "--end",
-        "2025-09-03T01:12:00Z",
-    )
-    assert r.exit_code == 0, r
+    cli.add_epoch_850()
     big = tmp_path / "big.jsonl"
     write_period_file(big, SOL, "850", 20, 20_000, seed=7)
 
