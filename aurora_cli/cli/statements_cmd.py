@@ -6,6 +6,7 @@ services.exports), records the audit rows from what the service returns, and ren
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -347,51 +348,37 @@ def _transition(
     _emit_statements(rt, rows, title="Statements", one=not selector.is_many)
 
 
-@command(
+def _selecting_transition(name: str) -> Callable[..., None]:
+    """A workflow command whose only options select the statements it moves."""
+
+    def run(
+        rt: Runtime,
+        statement: StatementOpt = None,
+        partner: PartnerOpt = None,
+        chain: ChainOpt = None,
+        period: PeriodOpt = None,
+        month: MonthOpt = None,
+    ) -> None:
+        _transition(rt, name, statement=statement, partner=partner, chain=chain, period=period, month=month)
+
+    return run
+
+
+command(
     statements_app,
     "submit",
     path="statements submit",
     permission=Permission.MANAGE_COMMISSIONS,
     help="DRAFT → PENDING_APPROVAL: submit for approval (its lines are locked from now on).",
-)
-def submit(
-    rt: Runtime,
-    statement: StatementOpt = None,
-    partner: PartnerOpt = None,
-    chain: ChainOpt = None,
-    period: PeriodOpt = None,
-    month: MonthOpt = None,
-) -> None:
-    _transition(rt, "submit", statement=statement, partner=partner, chain=chain, period=period, month=month)
+)(_selecting_transition("submit"))
 
-
-def _approve(
-    rt: Runtime,
-    statement: StatementOpt = None,
-    partner: PartnerOpt = None,
-    chain: ChainOpt = None,
-    period: PeriodOpt = None,
-    month: MonthOpt = None,
-) -> None:
-    _transition(rt, "approve", statement=statement, partner=partner, chain=chain, period=period, month=month)
-
-
-@command(
+command(
     statements_app,
     "release",
     path="statements release",
     permission=Permission.APPROVE,
     help="APPROVED → RELEASED: the partner may now see and export it.",
-)
-def release(
-    rt: Runtime,
-    statement: StatementOpt = None,
-    partner: PartnerOpt = None,
-    chain: ChainOpt = None,
-    period: PeriodOpt = None,
-    month: MonthOpt = None,
-) -> None:
-    _transition(rt, "release", statement=statement, partner=partner, chain=chain, period=period, month=month)
+)(_selecting_transition("release"))
 
 
 @command(
@@ -563,4 +550,4 @@ def register(app: typer.Typer) -> None:
         path="approve",
         permission=Permission.APPROVE,
         help="PENDING_APPROVAL → APPROVED, by a user other than the submitter (four eyes).",
-    )(_approve)
+    )(_selecting_transition("approve"))
