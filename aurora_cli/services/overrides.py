@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import ObjectDeletedError
 
@@ -110,6 +110,8 @@ def _finish(
 ) -> OverrideResult:
     session.flush()
     change = refresh_draft_totals(session, statement) if statement is not None else None
+    # The summary view sums final amounts, which the override just changed.
+    session.execute(text("REFRESH MATERIALIZED VIEW CONCURRENTLY mv_partner_commissions_summary"))
     return OverrideResult(line.line_id, action, before, snapshot(line), change)
 
 

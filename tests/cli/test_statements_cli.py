@@ -313,6 +313,14 @@ def test_override_and_clear_are_audited_and_keep_the_draft_statement_equal_to_it
         world.periods["850"],
     )[0]
     assert (total, count) == (Decimal("1650000000"), 2)
+    summary = sql(
+        world.cli.db_url,
+        "SELECT total_commission_native FROM mv_partner_commissions_summary WHERE partner_id = %s"
+        " AND period_id = %s",
+        world.helios.partner_id,
+        world.periods["850"],
+    )
+    assert summary == [(Decimal("1650000000"),)]  # the summary view follows the override
 
     assert (
         world.run("override", line, "--amount", "1300000000", "--reason", "day 1", user="alice").exit_code
