@@ -301,21 +301,7 @@ def test_unknown_period_and_missing_pnl_are_clear_errors(epoch_850):
 
 def test_sample_agreements_on_the_sample_data(admin_cli, repo):
     samples = repo / "config" / "samples"
-    assert (
-        admin_cli(
-            "periods",
-            "add",
-            "--chain",
-            SOL,
-            "--period",
-            "850",
-            "--start",
-            "2025-09-01T00:00:00Z",
-            "--end",
-            "2025-09-03T01:12:00Z",
-        ).exit_code
-        == 0
-    )
+    admin_cli.add_epoch_850()
     assert (
         admin_cli(
             "run", "--chain", SOL, "--period", "850", "--file", str(samples / SOL / "epoch-850.jsonl")

@@ -444,21 +444,7 @@ def test_the_sample_dataset_gives_the_pnl_its_generator_implies(ops, repo, tmp_p
 
 def test_run_continues_through_commissions_and_statements(admin_cli, repo):
     cli = admin_cli
-    assert (
-        cli(
-            "periods",
-            "add",
-            "--chain",
-            SOL,
-            "--period",
-            "850",
-            "--start",
-            "2025-09-01T00:00:00Z",
-            "--end",
-            "2025-09-03T01:12:00Z",
-        ).exit_code
-        == 0
-    )
+    cli.add_epoch_850()
     assert (
         cli("agreements", "apply", str(repo / "config/samples/agreements/helios-capital.toml")).exit_code == 0
     )
