@@ -25,7 +25,7 @@ from sqlalchemy import text
 from aurora_cli.db.cluster import DATABASE, EmbeddedCluster
 from aurora_cli.db.engine import make_engine, transaction
 from aurora_cli.db.migrate import upgrade
-from aurora_cli.domain.synthetic import write_period_file
+from aurora_cli.devtools.synthetic import write_period_file
 from aurora_cli.services import ingest, normalize, pnl
 from aurora_cli.services.config_apply import apply_config, read_config
 

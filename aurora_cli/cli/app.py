@@ -189,6 +189,9 @@ def _register() -> None:
 
     statements_cmd.register(app)
     app.add_typer(audit_cmd.app, name="audit")
+    from aurora_cli.cli import dev_cmd
+
+    app.add_typer(dev_cmd.app, name="dev")
 
 
 _register()
