@@ -94,7 +94,7 @@ def run_scale(engine, workdir: Path, epoch: int, validators: int, delegators: in
         }
     )
 
-    seconds, peak, result = measure(
+    seconds, peak, _ = measure(
         lambda: ingest.ingest_file(engine, chain_id=CHAIN, period=period, path=path, strict=True)
     )
     rows.append(
