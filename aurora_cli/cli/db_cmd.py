@@ -13,7 +13,6 @@ import typer
 
 from aurora_cli.cli.exit_codes import ExitCode, UsageError
 from aurora_cli.cli.frame import Runtime, command
-from aurora_cli.db.cluster import EmbeddedCluster
 from aurora_cli.domain.permissions import Permission
 from aurora_cli.errors import AuroraError
 from aurora_cli.services import database
@@ -50,11 +49,10 @@ def db_stop(rt: Runtime) -> None:
         raise UsageError(
             "db stop manages the embedded cluster only; an external database is managed elsewhere."
         )
-    cluster = EmbeddedCluster(rt.settings.data_dir)
     # Audit before the server goes away; if stopping then fails, the frame adds the failure.
     rt.audit_invocation("db stop", ExitCode.OK, None)
     try:
-        stopped = cluster.stop()
+        stopped = database.stop_embedded(rt.settings)
     except AuroraError:
         rt.audited = False
         raise

@@ -1,6 +1,6 @@
 """The database's lifecycle: where it is, the embedded cluster's set-up, audited schema migrations.
 
-Owns `status`, `upgrade`, `downgrade` and the question whether migrating needs an ADMIN
+Owns `status`, the embedded cluster's set-up and stop, `upgrade`, `downgrade` and the question whether migrating needs an ADMIN
 (`needs_admin`); the CLI asks for the login and renders. Never prints or prompts.
 """
 
@@ -76,6 +76,11 @@ def set_up_embedded(settings: Settings, *, on_starting: Callable[[Path], None]) 
     cluster.create_database(DATABASE)
     write_cluster_note(cluster)
     return created, cluster.data_dir
+
+
+def stop_embedded(settings: Settings) -> bool:
+    """Stop the embedded cluster; False when it was not running."""
+    return EmbeddedCluster(settings.data_dir).stop()
 
 
 def needs_admin(url: str) -> bool:
