@@ -107,7 +107,8 @@ class Runtime:
             yield session
 
     def period_lock(self, chain_id: str, period: str, *, no_wait: bool) -> Any:
-        """The pipeline's advisory lock on (chain, period): wait up to the configured timeout, or not."""
+        """The advisory lock on (chain, period), for compute-commissions (the period pipeline's own
+        commands lock inside `services.pipeline.run_period`): wait up to the configured timeout, or not."""
         return period_lock(
             self.engine,
             chain_id,

@@ -111,7 +111,7 @@ def start_run(
 ) -> IngestionRun:
     """A new RUNNING run; any older run of (chain, period, provider) left RUNNING is marked FAILED.
 
-    Call under the pipeline's period lock (the CLI takes it), in the run's own first transaction.
+    Call under the pipeline's period lock (`pipeline.run_period` takes it), in the run's own first transaction.
     """
     abandoned = session.scalars(
         _ABANDON_STALE_RUNS,
