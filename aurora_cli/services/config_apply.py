@@ -5,7 +5,8 @@ apply with the same files changes nothing. Mappings absent from the file are dea
 deleted: staged data points at providers); one that must give its priority to another mapping of
 the same chain and role is parked on a negative priority (see `_apply_mappings`). Secrets stay in
 the environment: only the *name* of the variable holding an API key lives in the files, and it is
-not written to the database.
+not written to the database. `apply_files` audits what it changed through the caller's trail;
+`apply_config` alone (fixtures, the bench) writes no audit row. Never prints or names a flag.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from aurora_cli.db.models import CanonicalValidatorIdentity, Chain, ChainProviderMapping, Provider
-from aurora_cli.errors import InvalidInput
+from aurora_cli.errors import InvalidInput, param
+from aurora_cli.services.audit import Recorder
 
 Role = Literal["FEES", "MEV", "REWARDS", "META", "RPC"]
 
@@ -117,7 +119,7 @@ class ApplyReport:
 
 def _load(path: Path, model: type[BaseModel]) -> Any:
     if not path.is_file():
-        raise InvalidInput(f"{path} is missing: point --dir at a folder holding {path.name}.")
+        raise InvalidInput(f"{path} is missing: point {param('dir')} at a folder holding {path.name}.")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -235,6 +237,21 @@ def apply_config(session: Session, files: ConfigFiles) -> ApplyReport:
         )
         upsert("validators", existing, values, CanonicalValidatorIdentity, f"{v.chain}/{v.validator_key}")
     session.flush()
+    return report
+
+
+def apply_files(session: Session, trail: Recorder, files: ConfigFiles, *, folder: Path) -> ApplyReport:
+    """Apply the files read from `folder`; a change is audited with its before/after rows."""
+    report = apply_config(session, files)
+    if report.changed:
+        trail(
+            session,
+            action="CONFIG_APPLY",
+            resource_type="config",
+            resource_id=str(folder),
+            before=report.before,
+            after=report.after,
+        )
     return report
 
 

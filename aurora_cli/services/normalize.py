@@ -10,7 +10,6 @@ leaves the previous canonical state intact. Reads only the staging layer.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +18,7 @@ from sqlalchemy.orm import Session
 
 from aurora_cli.providers.base import FeesRow, MetaRow, MevRow, PayloadInvalid, RewardRow, adapter_for
 from aurora_cli.services.periods import get_chain, get_period
-
-Progress = Callable[[int, int | None], None]
+from aurora_cli.services.progress import Progress
 
 _SELECT_PAYLOADS = text(
     """

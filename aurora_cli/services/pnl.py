@@ -125,7 +125,7 @@ def pnl_rows(
 ) -> tuple[list[dict[str, Any]], int]:
     """P&L rows with readable names, and the chain's native decimals for display units.
 
-    `allowed_validators` narrows the rows for users limited to some validators (`users add --validators`).
+    `allowed_validators` narrows the rows for users limited to some validators.
     """
     chain = get_chain(session, chain_id)
     params: dict[str, Any] = {"chain_id": chain_id}
