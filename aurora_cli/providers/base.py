@@ -85,6 +85,7 @@ class RunContext:
     period_end: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
+    targets: list[FetchTarget] = field(default_factory=list)  # every validator this run fetches for
 
     def count(self, key: str, n: int = 1) -> None:
         self.notes[key] = self.notes.get(key, 0) + n

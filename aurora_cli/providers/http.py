@@ -47,9 +47,10 @@ RETRYABLE_RPC_CODES = frozenset({-32005, -32429})
 class FetchFailed(AuroraError):
     """An item could not be fetched after retries; the sentence names provider, endpoint and reason."""
 
-    def __init__(self, provider: str, endpoint: str, reason: str) -> None:
+    def __init__(self, provider: str, endpoint: str, reason: str, *, status: int | None = None) -> None:
         super().__init__(f"{provider} {endpoint}: {reason}")
         self.provider, self.endpoint, self.reason = provider, endpoint, reason
+        self.status = status  # the HTTP status of a 4xx answer (a beacon 404 is a missed slot: data)
 
 
 class NotYetAvailable(AuroraError):
@@ -495,7 +496,9 @@ class ProviderClient:
             if status >= 500:
                 raise _Retryable(f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After")))
             if status >= 400:
-                raise FetchFailed(self.name, endpoint, f"HTTP {status} {response.reason_phrase}".strip())
+                raise FetchFailed(
+                    self.name, endpoint, f"HTTP {status} {response.reason_phrase}".strip(), status=status
+                )
             if 300 <= status < 400:
                 raise FetchFailed(self.name, endpoint, f"unexpected redirect (HTTP {status})")
             body = self._decode(endpoint, response)
