@@ -251,6 +251,10 @@ class Provider(Base):
     timeout_seconds: Mapped[int | None] = mapped_column(Integer, server_default=text("30"))
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _updated_at()
+    # Revision 009: the *name* of the API key's environment variable, and adapter options
+    # (base_urls, retry bounds, batch sizes) from providers.toml.
+    api_key_env: Mapped[str | None] = mapped_column(String(100))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
 
 
 class ChainProviderMapping(Base):
