@@ -386,6 +386,8 @@ PNL_AMOUNTS = [
     "vote_rewards_native",
     "commission_native",
     "total_revenue_native",
+    "penalties_native",
+    "net_revenue_native",
 ]
 
 
@@ -433,6 +435,8 @@ def pnl_show(
         "vote_rewards_native": "vote rewards",
         "commission_native": "commission",
         "total_revenue_native": "total revenue",
+        "penalties_native": "penalties",
+        "net_revenue_native": "net revenue",
     }
     rt.output.listing(
         shown,

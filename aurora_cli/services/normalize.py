@@ -128,6 +128,7 @@ def _columns(row: Any) -> dict[str, Any]:
             "staker_address": row.staker_address,
             "rewards_native": row.rewards_native,
             "commission_native": row.commission_native,
+            "penalties_native": row.penalties_native,
         }
     if isinstance(row, MetaRow):
         return {
@@ -144,7 +145,10 @@ def _columns(row: Any) -> dict[str, Any]:
 _KINDS = {
     "FEES": ("canonical_validator_fees", ["total_fees_native", "fee_count"]),
     "MEV": ("canonical_validator_mev", ["total_mev_native", "tip_count"]),
-    "REWARDS": ("canonical_stake_rewards", ["staker_address", "rewards_native", "commission_native"]),
+    "REWARDS": (
+        "canonical_stake_rewards",
+        ["staker_address", "rewards_native", "commission_native", "penalties_native"],
+    ),
     "META": (
         "canonical_validator_meta",
         [
