@@ -182,6 +182,9 @@ def _register() -> None:
     app.add_typer(users_cmd.app, name="users")
     users_cmd.register_session_commands(app)
     pipeline_cmd.register(app)
+    from aurora_cli.cli import providers_cmd
+
+    providers_cmd.register(app)
     from aurora_cli.cli import commissions_cmd
 
     commissions_cmd.register(app)

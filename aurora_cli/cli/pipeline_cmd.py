@@ -24,11 +24,18 @@ from aurora_cli.domain.money import to_display, to_plain_string
 from aurora_cli.domain.permissions import Permission, allows
 from aurora_cli.errors import ExitCode, UsageError
 from aurora_cli.render.output import short_key
-from aurora_cli.services import ingest, periods, pipeline, pnl
+from aurora_cli.cli import providers_cmd
+from aurora_cli.services import fetch, ingest, periods, pipeline, pnl
 
 Chain = Annotated[str, typer.Option("--chain", help="Chain id, e.g. solana-mainnet.")]
 PeriodOpt = Annotated[
     str, typer.Option("--period", help="Epoch number (Solana) or UTC day YYYY-MM-DD (Ethereum).")
+]
+ProviderOpt = Annotated[
+    list[str] | None, typer.Option("--provider", help="Without --file: fetch only from this provider (repeatable).")
+]
+ValidatorOpt = Annotated[
+    list[str] | None, typer.Option("--validator", help="Without --file: fetch only this validator key (repeatable).")
 ]
 NoWait = Annotated[bool, typer.Option("--no-wait", help="Exit 5 at once if another run holds this period.")]
 FileOpt = Annotated[
@@ -176,7 +183,9 @@ def periods_finalize(rt: Runtime, chain: Chain) -> None:
 
 def _report_step(rt: Runtime, report: pipeline.StepReport) -> None:
     s = report.summary
-    if report.step == "ingest":
+    if report.step == "fetch":
+        providers_cmd.report_fetch(rt, s)
+    elif report.step == "ingest":
         note = "nothing new: identical to what is staged" if s["staged"] == 0 else f"{s['staged']} staged"
         rt.output.say(
             f"ingest {s['chain_id']} {s['period_identifier']}: run {s['run_id']} {s['status']}; "
@@ -264,8 +273,18 @@ def register(app: typer.Typer) -> None:
         file: FileOpt = None,
         skip_invalid: SkipInvalid = False,
         no_wait: NoWait = False,
+        provider: ProviderOpt = None,
+        validator: ValidatorOpt = None,
     ) -> int:
-        path = _require_file(file)
+        period = providers_cmd.resolve_period_word(rt, chain, period)
+        if file is None:  # fetch from the HTTP providers (services.fetch)
+            with rt.period_lock(chain, period, no_wait=no_wait), providers_cmd.fetch_progress(rt) as bar:
+                report = fetch.run_fetch_step(
+                    rt.engine, rt.audit, chain_id=chain, period=period, providers=provider,
+                    validators=validator, on_progress=bar,
+                )
+            return _emit(rt, [report])
+        path = file
         with rt.period_lock(chain, period, no_wait=no_wait), progress(rt, f"ingest {path.name}") as bar:
             report = pipeline.run_ingest_file(
                 rt.engine,
@@ -286,6 +305,7 @@ def register(app: typer.Typer) -> None:
         help="Turn staged payloads into canonical rows (highest-priority provider wins).",
     )
     def normalize_cmd(rt: Runtime, chain: Chain, period: PeriodOpt, no_wait: NoWait = False) -> int:
+        period = providers_cmd.resolve_period_word(rt, chain, period)
         with rt.period_lock(chain, period, no_wait=no_wait), progress(rt, "normalize") as bar:
             report = pipeline.run_normalize(
                 rt.engine, rt.audit, chain_id=chain, period=period, on_progress=bar
@@ -300,6 +320,7 @@ def register(app: typer.Typer) -> None:
         help="Compute validator P&L for a period from the canonical layer.",
     )
     def compute_pnl_cmd(rt: Runtime, chain: Chain, period: PeriodOpt, no_wait: NoWait = False) -> int:
+        period = providers_cmd.resolve_period_word(rt, chain, period)
         with rt.period_lock(chain, period, no_wait=no_wait):
             report = pipeline.run_compute_pnl(rt.engine, rt.audit, chain_id=chain, period=period)
         return _emit(rt, [report])
@@ -326,22 +347,35 @@ def register(app: typer.Typer) -> None:
                 help="Generate statements even if the period is not final yet (recorded on them).",
             ),
         ] = False,
+        provider: ProviderOpt = None,
+        validator: ValidatorOpt = None,
     ) -> int:
-        path = _require_file(file)
+        period = providers_cmd.resolve_period_word(rt, chain, period)
         reports: list[pipeline.StepReport] = []
         with rt.period_lock(chain, period, no_wait=no_wait):
-            with progress(rt, f"ingest {path.name}") as bar:
-                reports.append(
-                    pipeline.run_ingest_file(
-                        rt.engine,
-                        rt.audit,
-                        chain_id=chain,
-                        period=period,
-                        path=path,
-                        strict=not skip_invalid,
-                        on_progress=bar,
+            if file is None:  # fetch from the HTTP providers; nothing fetched → stop here
+                with providers_cmd.fetch_progress(rt) as fetch_bar:
+                    reports.append(
+                        fetch.run_fetch_step(
+                            rt.engine, rt.audit, chain_id=chain, period=period, providers=provider,
+                            validators=validator, on_progress=fetch_bar,
+                        )
                     )
-                )
+                if reports[-1].summary["status"] == "FAILED":
+                    return _emit(rt, reports)
+            else:
+                with progress(rt, f"ingest {file.name}") as bar:
+                    reports.append(
+                        pipeline.run_ingest_file(
+                            rt.engine,
+                            rt.audit,
+                            chain_id=chain,
+                            period=period,
+                            path=file,
+                            strict=not skip_invalid,
+                            on_progress=bar,
+                        )
+                    )
             with progress(rt, "normalize") as bar:
                 reports.append(
                     pipeline.run_normalize(
@@ -370,12 +404,6 @@ def register(app: typer.Typer) -> None:
                 )
             )
         return _emit(rt, reports)
-
-
-def _require_file(file: Path | None) -> Path:
-    if file is None:
-        raise UsageError("--file is required: only the `file` provider is available in this version.")
-    return file
 
 
 # -- read views ------------------------------------------------------------------------------------

@@ -539,3 +539,15 @@ def _param(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def validate_response(model: Any, body: Any, provider: str, endpoint: str) -> Any:
+    """`model.model_validate(body)`, a mismatch raised as ResponseInvalid naming the field."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the body"
+        raise ResponseInvalid(provider, endpoint, f"field {where}: {first['msg'].lower()}") from None
