@@ -1,4 +1,4 @@
-"""`beacon`: an Ethereum beacon node's standard API (ethereum/beacon-APIs) → REWARDS of a UTC day.
+"""`beacon`: an Ethereum beacon node's standard API (ethereum/beacon-APIs) → REWARDS and META of a UTC day.
 
 Owns: the per-run prefetch of what all validators share, each validator's envelope, and reading the
 envelope back into one validator-level reward row. Never touches the database or decides priority.
@@ -9,8 +9,11 @@ Period = UTC day D; its epochs are those whose first slot is in D (domain/ethere
 All amounts are Gwei (decimal strings, signed) and become wei × 10^9, as integers.
 
 Field mapping (validator key = BLS pubkey `0x` + 96 hex):
-- `GET eth/v1/beacon/states/head/validators?id=PK,…` `data[].index` ← `data[].validator.pubkey`:
-  the validator index, resolved once per run (64 pubkeys a request).
+- `GET eth/v1/beacon/states/{D's last slot}/validators?id=PK,…` (once per run, 64 pubkeys a
+  request): `data[].index` ← `data[].validator.pubkey` (the validator index); for META,
+  `data[].validator.effective_balance` (Gwei) → `total_stake_native`, and `active_stake_native` the
+  same when `data[].status` is `active_*`, else 0; `commission_rate_bps` 0 (no protocol commission);
+  `is_mev_enabled` is derived at normalization.
 - `POST eth/v1/beacon/rewards/attestations/{epoch}` (body: every index of the run) for each epoch of
   D: `data.total_rewards[].head`, `.target`, `.source`, `.inclusion_delay` (when present),
   `.inactivity` — five figures per epoch.
@@ -25,7 +28,8 @@ Each figure > 0 adds to `rewards_native`, each figure < 0 adds its absolute valu
 `penalties_native`; nothing is netted, clipped or dropped. One row, `staker_address` NULL,
 `commission_native` 0 (a beacon node does not know commission).
 
-Envelope (one per validator and day): `{"requests": [...], "responses": [...], "epochs": {"first",
+META envelope: the validators request alone, with this validator's entry.
+REWARDS envelope (one per validator and day): `{"requests": [...], "responses": [...], "epochs": {"first",
 "last"}}`. Requests are relative to the base URL. A request marked `"shared": true` was one request
 for all the run's validators: its recorded `body`/`params` name only this validator and its response
 keeps the response's top-level members as received but only this validator's entries (the full body
@@ -48,6 +52,7 @@ from aurora_cli.domain.ethereum_time import DayWindow, SlotClock, day_bounds
 from aurora_cli.providers.base import (
     CanonicalRow,
     FetchTarget,
+    MetaRow,
     PayloadInvalid,
     RewardRow,
     RunContext,
@@ -58,7 +63,7 @@ from aurora_cli.providers.http import FetchFailed, NotYetAvailable, ResponseInva
 NAME = "beacon"
 GWEI = 10**9
 PUBKEY = re.compile(r"^0x[0-9a-fA-F]{96}$")
-INDEX_LOOKUP_BATCH = 64  # pubkeys per `states/head/validators` request (98 characters each in the URL)
+INDEX_LOOKUP_BATCH = 64  # pubkeys per `states/{slot}/validators` request (98 characters each in the URL)
 
 SignedGwei = Annotated[str, StringConstraints(pattern=r"^-?[0-9]+$")]
 Uint = Annotated[str, StringConstraints(pattern=r"^[0-9]+$")]
@@ -101,10 +106,12 @@ class Spec(_Model):
 
 class ValidatorFields(_Model):
     pubkey: str
+    effective_balance: Uint
 
 
 class ValidatorEntry(_Model):
     index: Uint
+    status: str
     validator: ValidatorFields
 
 
@@ -201,6 +208,7 @@ class BeaconRun:
     genesis_body: Any
     spec_part: dict[str, Any]
     index_of: dict[str, str] = field(default_factory=dict)  # lower-case pubkey -> index
+    validators_path: str = ""  # the validators at D's last slot (indices, effective balance)
     validator_parts: dict[str, dict[str, Any]] = field(default_factory=dict)  # index -> entry as received
     validators_meta: dict[str, Any] = field(default_factory=dict)
     # epoch -> (top-level members but data, index -> total_rewards entry as received)
@@ -219,7 +227,7 @@ def _top(body: dict[str, Any]) -> dict[str, Any]:
 
 class BeaconAdapter:
     name = NAME
-    data_types = ("REWARDS",)
+    data_types = ("REWARDS", "META")
 
     def __init__(self, clock: Any = None) -> None:
         self._now = clock or (lambda: datetime.now(UTC))
@@ -248,6 +256,7 @@ class BeaconAdapter:
             window=window,
             genesis_body=genesis_body,
             spec_part={"data": spec.model_dump()},
+            validators_path=f"eth/v1/beacon/states/{window.last_slot}/validators",
         )
         self._resolve_indices(client, run, ctx.targets)
         indices = sorted(run.validator_parts, key=int)
@@ -265,7 +274,7 @@ class BeaconAdapter:
         for start in range(0, len(pubkeys), INDEX_LOOKUP_BATCH):
             chunk = pubkeys[start : start + INDEX_LOOKUP_BATCH]
             body = client.get_json(
-                "eth/v1/beacon/states/head/validators", params={"id": ",".join(chunk)}, endpoint=EP_VALIDATORS
+                run.validators_path, params={"id": ",".join(chunk)}, endpoint=EP_VALIDATORS
             )
             parsed = _parse(Validators, body, EP_VALIDATORS)
             run.validators_meta = _top(body)
@@ -339,8 +348,8 @@ class BeaconAdapter:
     # -- per validator --
 
     def fetch(self, client: Any, state: BeaconRun, target: FetchTarget, data_type: str) -> dict[str, Any]:
-        if data_type != "REWARDS":
-            raise FetchFailed(NAME, "-", f"{NAME} serves REWARDS only, not {data_type}")
+        if data_type not in self.data_types:
+            raise FetchFailed(NAME, "-", f"{NAME} serves REWARDS and META, not {data_type}")
         key = target.validator_key
         if not PUBKEY.match(key):
             raise FetchFailed(
@@ -357,17 +366,18 @@ class BeaconAdapter:
             requests.append(request)
             responses.append(response)
 
+        validators_request = {
+            "method": "GET",
+            "path": state.validators_path,
+            "params": {"id": key.lower()},
+            "shared": True,
+        }
+        validators_part = {**state.validators_meta, "data": [state.validator_parts[index]]}
+        if data_type == "META":
+            return {"requests": [validators_request], "responses": [validators_part]}
         add({"method": "GET", "path": "eth/v1/beacon/genesis", "params": {}}, state.genesis_body)
         add({"method": "GET", "path": "eth/v1/config/spec", "params": {}, "shared": True}, state.spec_part)
-        add(
-            {
-                "method": "GET",
-                "path": "eth/v1/beacon/states/head/validators",
-                "params": {"id": key.lower()},
-                "shared": True,
-            },
-            {**state.validators_meta, "data": [state.validator_parts[index]]},
-        )
+        add(validators_request, validators_part)
         for epoch in window.epochs:
             top, by_index = state.attestations[epoch]
             entries = [by_index[index]] if index in by_index else []
@@ -455,10 +465,12 @@ class BeaconAdapter:
     # -- reading an envelope --
 
     def to_canonical(self, data_type: str, validator_key: str, raw_payload: Any) -> list[CanonicalRow]:
-        if data_type != "REWARDS":
-            raise PayloadInvalid(f"{NAME} payloads hold REWARDS, not {data_type}")
+        if data_type not in self.data_types:
+            raise PayloadInvalid(f"{NAME} payloads hold REWARDS or META, not {data_type}")
         if not isinstance(raw_payload, dict):
             raise PayloadInvalid(f"{NAME} payload is not an envelope object")
+        if data_type == "META":
+            return [self._meta_row(validator_key, raw_payload.get("responses"))]
         requests, responses = raw_payload.get("requests"), raw_payload.get("responses")
         if (
             not isinstance(requests, list)
@@ -497,6 +509,20 @@ class BeaconAdapter:
         rewards = sum(f for f in figures if f > 0) * GWEI
         penalties = -sum(f for f in figures if f < 0) * GWEI
         return [RewardRow(None, Decimal(rewards), Decimal(0), Decimal(penalties))]
+
+    @staticmethod
+    def _meta_row(validator_key: str, responses: Any) -> MetaRow:
+        try:
+            entries = Validators.model_validate((responses or [None])[0]).data
+        except ValidationError as exc:
+            raise PayloadInvalid(f"{NAME} META response 0: {_field_problem(exc)}") from None
+        mine = [e for e in entries if e.validator.pubkey.lower() == validator_key.lower()]
+        if len(mine) != 1:
+            raise PayloadInvalid(f"{NAME} META payload does not hold validator {validator_key} once")
+        stake = Decimal(int(mine[0].validator.effective_balance) * GWEI)
+        active = stake if mine[0].status.startswith("active") else Decimal(0)
+        # Ethereum has no protocol commission; is_mev_enabled is derived at normalization.
+        return MetaRow(0, False, stake, active, None, None)
 
 
 def _check_own(entry_index: str, index: str | None, path: str) -> None:

@@ -92,7 +92,7 @@ def serve_day(server) -> None:
                 body["data"].append(entry)
         return Reply(body=body)
 
-    server.route("GET", "/eth/v1/beacon/states/head/validators", validators)
+    server.route("GET", "/eth/v1/beacon/states/47/validators", validators)  # D's last slot
     for epoch in EPOCHS:
         server.route("POST", f"/eth/v1/beacon/rewards/attestations/{epoch}", attestations_reply(epoch))
         duties = shape("proposer_duties.json")

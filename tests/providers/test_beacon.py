@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from aurora_cli.domain.ethereum_time import MAINNET, SlotClock
-from aurora_cli.providers.base import FetchTarget, RewardRow, RunContext, adapter_for
+from aurora_cli.providers.base import FetchTarget, MetaRow, RewardRow, RunContext, adapter_for
 from aurora_cli.providers.beacon import BeaconAdapter
 from aurora_cli.providers.http import (
     NotYetAvailable,
@@ -82,7 +82,7 @@ def test_shared_data_is_fetched_once_per_run_and_each_validator_fetches_only_its
     sync = [r for r in posts if "/rewards/sync_committee/" in r.path]
     assert [r.body for r in sync] == [["101"]] * 8  # period 1 only, only the member
     gets = [r.path for r in http_server.requests("GET")]
-    assert gets.count("/eth/v1/beacon/states/head/validators") == 1
+    assert gets.count("/eth/v1/beacon/states/47/validators") == 1
     assert len([p for p in gets if "/duties/proposer/" in p]) == 6
     assert sorted(p for p in gets if "/rewards/blocks/" in p) == [
         "/eth/v1/beacon/rewards/blocks/33",
@@ -179,6 +179,17 @@ def test_an_unknown_validator_fails_only_its_item(http_server):
     with pytest.raises(FetchFailed, match="does not know validator"):
         adapter.fetch(client, state, FetchTarget(unknown), "REWARDS")
     assert adapter.fetch(client, state, FetchTarget(day.A), "REWARDS")["epochs"] == {"first": 6, "last": 11}
+
+
+def test_meta_is_the_effective_balance_at_the_days_last_slot(http_server):
+    day.serve_day(http_server)
+    adapter, client = BeaconAdapter(), client_for(http_server)
+    ctx = RunContext(chain_id="ethereum-mainnet", period=day.DAY, targets=[FetchTarget(day.A)])
+    state = adapter.open_run(client, ctx)
+    envelope = adapter.fetch(client, state, FetchTarget(day.A), "META")
+    assert envelope["requests"][0]["path"] == "eth/v1/beacon/states/47/validators"
+    stake = Decimal(32 * 10**18)  # effective_balance "32000000000" Gwei
+    assert adapter.to_canonical("META", day.A, envelope) == [MetaRow(0, False, stake, stake, None, None)]
 
 
 def test_check_reports_the_node_version(http_server):
