@@ -7,8 +7,10 @@ sentence naming provider, endpoint and field.
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +25,7 @@ from aurora_cli.providers.http import (
     RetryPolicy,
 )
 from tests.providers import ethereum_day as day
-from tests.providers.http_server import Reply
+from tests.providers.http_server import LoopbackServer, Reply
 
 FAST = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.05, max_total_wait=5)
 
@@ -199,3 +201,92 @@ def test_check_reports_the_node_version(http_server):
 
 def test_the_adapter_is_registered():
     assert isinstance(adapter_for("beacon"), BeaconAdapter)
+
+
+# -- end to end: aurora ingest (beacon + two relays) → normalize → compute-pnl → pnl show --------
+
+REPO = Path(__file__).resolve().parents[2]
+ETH = "ethereum-mainnet"
+RELAY_PATH = "/relay/v1/data/bidtraces/proposer_payload_delivered"
+
+
+def ethereum_config(tmp_path: Path, beacon_url: str, relay_urls: list[str]) -> Path:
+    target = tmp_path / "config"
+    shutil.copytree(REPO / "config", target)
+    text = (target / "providers.toml").read_text()
+    text = text.replace('base_url = "http://localhost:5052"', f'base_url = "{beacon_url}"')
+    relays = ", ".join(f'"{u}"' for u in relay_urls)
+    block = 'base_url = "https://boost-relay.flashbots.net"\napi_version = "v1"\nrate_limit_per_minute = 60\ntimeout_seconds = 30\n'
+    assert block in text
+    text = text.replace(
+        block,
+        f"{block}base_urls = [{relays}]\n\n[providers.options]\n"
+        f"genesis_time = {day.GENESIS_TIME}\nseconds_per_slot = 3600\nslots_per_epoch = 4\n",
+    )
+    (target / "providers.toml").write_text(text)
+    validators = (target / "validators.toml").read_text()
+    validators = validators.replace("0x" + "a" + "0" * 94 + "1", day.A).replace(
+        "0x" + "a" + "0" * 94 + "2", day.B
+    )
+    (target / "validators.toml").write_text(validators)
+    return target
+
+
+def test_ingest_normalize_compute_pnl_show_rewards_penalties_and_net_revenue_exact(
+    http_server, tmp_path, admin_cli
+):
+    from tests.providers.test_mevboost_relay import paged
+
+    day.serve_day(http_server)
+    shared = day.payload(30, "0x" + "ab" * 32, "50000000000000000")
+    http_server.route("GET", RELAY_PATH, paged([shared]))
+    relay2 = LoopbackServer().start()
+    try:
+        relay2.route(
+            "GET", RELAY_PATH, paged([dict(shared), day.payload(40, "0x" + "cd" * 32, "7", proposer=day.B)])
+        )
+        config = ethereum_config(tmp_path, http_server.url, [http_server.url, relay2.url])
+        assert admin_cli("config", "apply", "--dir", str(config)).exit_code == 0
+        r = admin_cli(
+            "ingest", "--chain", ETH, "--period", day.DAY, "--validator", day.A, "--validator", day.B
+        )
+        assert r.exit_code == 0, r
+        for step in ("normalize", "compute-pnl"):
+            r = admin_cli(step, "--chain", ETH, "--period", day.DAY)
+            assert r.exit_code == 0, r
+        r = admin_cli("--format", "json", "pnl", "show", "--chain", ETH, "--period", day.DAY)
+        assert r.exit_code == 0, r
+    finally:
+        relay2.stop()
+    got = {
+        row["validator_key"]: {
+            k: row[k]
+            for k in (
+                "vote_rewards_native",
+                "mev_tips_native",
+                "commission_native",
+                "total_revenue_native",
+                "penalties_native",
+                "net_revenue_native",
+            )
+        }
+        for row in r.json()
+    }
+    assert {k: {c: Decimal(v) for c, v in row.items()} for k, row in got.items()} == {
+        day.A: {
+            "vote_rewards_native": Decimal(41283667000000000),
+            "mev_tips_native": Decimal(50000000000000000),  # reported by both relays, counted once
+            "commission_native": Decimal(0),
+            "total_revenue_native": Decimal(91283667000000000),
+            "penalties_native": Decimal(2650000000000),
+            "net_revenue_native": Decimal(91281017000000000),
+        },
+        day.B: {
+            "vote_rewards_native": Decimal(39058800000000000),
+            "mev_tips_native": Decimal(7),
+            "commission_native": Decimal(0),
+            "total_revenue_native": Decimal(39058800000000007),
+            "penalties_native": Decimal(10000000000),
+            "net_revenue_native": Decimal(39058790000000007),
+        },
+    }
