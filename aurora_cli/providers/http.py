@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -524,7 +525,8 @@ class ProviderClient:
         if "html" in kind.lower() or text.lstrip()[:1] == b"<":
             raise ResponseInvalid(self.name, endpoint, f"an HTML page instead of JSON (HTTP {response.status_code})")
         try:
-            return json.loads(text)
+            # Decimals, never floats: amounts and percentages stay exact (canonical_json refuses floats).
+            return json.loads(text, parse_float=Decimal)
         except (ValueError, UnicodeDecodeError):
             raise ResponseInvalid(
                 self.name, endpoint, f"the body is not valid JSON (truncated?) after {len(text)} bytes"

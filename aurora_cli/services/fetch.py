@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from aurora_cli.db.engine import transaction
+from aurora_cli.domain.canonical_json import canonical_json, sha256_hex
 from aurora_cli.db.models import CanonicalValidatorIdentity, ChainProviderMapping, Provider
 from aurora_cli.errors import AuroraError, ExitCode, InvalidInput, NotFound
 from aurora_cli.providers.base import FetchTarget, RunContext, adapter_for, is_http_adapter
@@ -347,14 +348,15 @@ def _fetch_provider(
         client = open_client(provider, policy=policy, environ=environ)
         if on_progress:
             on_progress(name, 0, len(items), 0)
+        opened = False
         try:
             state = planned.adapter.open_run(client, ctx)
+            opened = True
         except (FetchFailed, ResponseInvalid, NotYetAvailable) as exc:
             bucket = result.not_yet if isinstance(exc, NotYetAvailable) else result.failed
             for target, data_type in items:
-                bucket.append(ItemProblem(target.validator_key, data_type, exc.endpoint, exc.reason))
-            state = None
-        if state is not None:
+                bucket.append(ItemProblem(target.validator_key, data_type, exc.endpoint, client.redact(exc.reason)))
+        if opened:
             for done, (target, data_type) in enumerate(items, start=1):
                 _fetch_item(engine, client, planned, state, target, data_type, result, run_id, provider.provider_id)
                 if on_progress:
@@ -404,14 +406,40 @@ def _fetch_item(
         result.failed.append(ItemProblem(target.validator_key, data_type, "configuration", exc.message))
         return
     with transaction(engine) as session:
-        from aurora_cli.db.models import IngestionRun
-
-        run = session.get(IngestionRun, run_id)
-        stored = ingest.stage_payload(session, run, provider_id, target.validator_key, data_type, payload)
+        stored = _stage(session, run_id, provider_id, target.validator_key, data_type, payload)
     if stored:
         result.staged += 1
     else:
         result.unchanged += 1
+
+
+_INSERT_PAYLOAD = text(
+    """
+    INSERT INTO staging_payloads
+        (run_id, chain_id, period_id, validator_key, provider_id, data_type, response_hash, raw_payload)
+    SELECT r.run_id, r.chain_id, r.period_id, :validator_key, :provider_id, CAST(:data_type AS data_type),
+           :response_hash, CAST(:body AS jsonb)
+    FROM ingestion_runs r WHERE r.run_id = :run_id
+    """
+)
+
+
+def _stage(session: Session, run_id: uuid.UUID, provider_id: uuid.UUID, validator_key: str, data_type: str, payload: Any) -> bool:
+    """`ingest.stage_payload`'s rule (skip when equal to the latest staged hash), written from the
+    canonical JSON text so decimals in a body (parsed exactly, never as floats) stay exact."""
+    from aurora_cli.db.models import IngestionRun
+
+    run = session.get(IngestionRun, run_id)
+    body = canonical_json(payload)
+    digest = sha256_hex(payload)
+    if ingest.latest_hash(session, run.chain_id, run.period_id, validator_key, data_type, provider_id) == digest:
+        return False
+    session.execute(
+        _INSERT_PAYLOAD,
+        {"run_id": run_id, "validator_key": validator_key, "provider_id": provider_id, "data_type": data_type,
+         "response_hash": digest, "body": body.decode("utf-8")},
+    )
+    return True
 
 
 def _finish(
