@@ -83,3 +83,8 @@ def __getattr__(name: str) -> Any:
 
         return UsageError
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class Incomplete(AuroraError):
+    """Part of what was asked for is not available yet (a provider's period not published): the
+    rest was done and a later run fills the gap."""

@@ -181,6 +181,7 @@ def _register() -> None:
         db_cmd,
         periods_cmd,
         pnl_cmd,
+        providers_cmd,
         runs_cmd,
         session_cmd,
         steps_cmd,
@@ -195,6 +196,7 @@ def _register() -> None:
     app.add_typer(pnl_cmd.app, name="pnl")
     app.add_typer(runs_cmd.app, name="runs")
     app.add_typer(steps_cmd.app)  # unnamed: ingest, normalize, compute-pnl, run
+    app.add_typer(providers_cmd.app, name="providers")
     from aurora_cli.cli import commissions_cmd
 
     commissions_cmd.register(app)

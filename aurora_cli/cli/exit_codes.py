@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from aurora_cli.errors import AuroraError, Conflict, NotAuthenticated, PermissionDenied
+from aurora_cli.errors import AuroraError, Conflict, Incomplete, NotAuthenticated, PermissionDenied
 
 
 class ExitCode(IntEnum):
@@ -30,6 +30,7 @@ _CODES: tuple[tuple[type[AuroraError], ExitCode], ...] = (
     (NotAuthenticated, ExitCode.PERMISSION_DENIED),
     (PermissionDenied, ExitCode.PERMISSION_DENIED),
     (Conflict, ExitCode.CONFLICT),
+    (Incomplete, ExitCode.PARTIAL),
 )
 
 # How the audit log's COMMAND row names an invocation's result.

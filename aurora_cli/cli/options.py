@@ -10,13 +10,16 @@ from typing import Annotated
 
 import typer
 
-from aurora_cli.cli.exit_codes import UsageError
-
 Chain = Annotated[str, typer.Option("--chain", help="Chain id, e.g. solana-mainnet.")]
 ChainFilter = Annotated[str | None, typer.Option("--chain", help="Only this chain.")]
 
 _PERIOD_HELP = "Epoch number (Solana) or UTC day YYYY-MM-DD (Ethereum)."
 Period = Annotated[str, typer.Option("--period", help=_PERIOD_HELP)]
+# The pipeline steps also take `previous`: the newest complete period, resolved from the provider.
+PipelinePeriod = Annotated[
+    str,
+    typer.Option("--period", help=_PERIOD_HELP + " `previous`: the newest complete one (for timers)."),
+]
 PeriodSelector = Annotated[str | None, typer.Option("--period", help=_PERIOD_HELP)]
 PeriodFilter = Annotated[str | None, typer.Option("--period", help="Only this period.")]
 Month = Annotated[
@@ -28,7 +31,18 @@ ValidatorFilter = Annotated[str | None, typer.Option("--validator", help="Only t
 
 NoWait = Annotated[bool, typer.Option("--no-wait", help="Exit 5 at once if another run holds this period.")]
 ImportFile = Annotated[
-    Path | None, typer.Option("--file", help="A JSON Lines import file (the `file` provider).")
+    Path | None,
+    typer.Option(
+        "--file", help="A JSON Lines import file (the `file` provider); without it, fetch from the HTTP providers."
+    ),
+]
+FetchProviders = Annotated[
+    list[str] | None,
+    typer.Option("--provider", help="Without --file: fetch only from this provider (repeatable)."),
+]
+FetchValidators = Annotated[
+    list[str] | None,
+    typer.Option("--validator", help="Without --file: fetch only this validator key (repeatable)."),
 ]
 SkipInvalid = Annotated[
     bool,
@@ -49,8 +63,3 @@ PasswordStdin = Annotated[
     typer.Option("--password-stdin", help="Read the password from the first line of stdin (for scripts)."),
 ]
 
-
-def require_import_file(file: Path | None) -> Path:
-    if file is None:
-        raise UsageError("--file is required: only the `file` provider is available in this version.")
-    return file

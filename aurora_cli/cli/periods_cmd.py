@@ -1,4 +1,4 @@
-"""`aurora periods add|list|finalize`: parse, call `services.periods`, render. No rules here."""
+"""`aurora periods add|list|finalize|sync`: parse, call `services.periods` / `services.epochs`, render."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from aurora_cli.cli.frame import Runtime, command
 from aurora_cli.cli.options import Chain, ChainFilter, Period
 from aurora_cli.domain.permissions import Permission
-from aurora_cli.services import periods
+from aurora_cli.services import epochs, periods
 
 app = typer.Typer(help="Accounting periods: epochs and UTC days.", no_args_is_help=True)
 
@@ -78,3 +78,29 @@ def periods_finalize(rt: Runtime, chain: Chain) -> None:
     )
     if rt.output.is_machine:
         rt.output.single(doc)
+
+
+@command(
+    app,
+    "sync",
+    path="periods sync",
+    permission=Permission.OPERATE,
+    help="Register Solana epochs with their bounds from the RPC (getEpochSchedule, getBlockTime).\n\n"
+    "Example: aurora periods sync --chain solana-mainnet --from 850 --to 852",
+)
+def periods_sync(
+    rt: Runtime,
+    chain: Chain,
+    first: Annotated[int | None, typer.Option("--from", min=0, help="First epoch (default: --to).")] = None,
+    last: Annotated[
+        int | None, typer.Option("--to", min=0, help="Last epoch (default: the newest complete one).")
+    ] = None,
+) -> None:
+    result = epochs.sync_epochs(rt.engine, chain, first=first, last=last, trail=rt.trail)
+    rt.output.say(
+        f"periods sync {chain}: {len(result.created)} epoch(s) registered"
+        + (f" ({', '.join(result.created)})" if result.created else "")
+        + f", {len(result.existing)} already registered; current epoch {result.current_epoch}."
+    )
+    if rt.output.is_machine:
+        rt.output.single(result.summary())

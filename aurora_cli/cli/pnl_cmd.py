@@ -22,6 +22,8 @@ PNL_AMOUNTS = [
     "vote_rewards_native",
     "commission_native",
     "total_revenue_native",
+    "penalties_native",
+    "net_revenue_native",
 ]
 
 
@@ -69,6 +71,8 @@ def pnl_show(
         "vote_rewards_native": "vote rewards",
         "commission_native": "commission",
         "total_revenue_native": "total revenue",
+        "penalties_native": "penalties",
+        "net_revenue_native": "net revenue",
     }
     rt.output.listing(
         shown,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 import typer
@@ -47,3 +48,37 @@ def runs_list(
             "error_message",
         ],
     )
+
+
+@command(
+    app,
+    "show",
+    path="runs show",
+    permission=Permission.READ_PNL,
+    help="One ingestion run and its per-endpoint request statistics.\n\nExample: aurora runs show 2f1c…",
+)
+def runs_show(rt: Runtime, run_id: Annotated[uuid.UUID, typer.Argument(help="The run id (UUID).")]) -> None:
+    with rt.transaction() as session:
+        run = ingest.get_run(session, run_id)
+    if rt.output.is_machine:
+        rt.output.single(run)
+        return
+    meta = run.get("metadata") or {}
+    rt.output.single({k: v for k, v in run.items() if k != "metadata"}, title="Ingestion run")
+    endpoints = meta.get("endpoints") or {}
+    rt.output.listing(
+        [
+            {
+                "endpoint": name,
+                **{k: v for k, v in stats.items() if k != "statuses"},
+                "statuses": ", ".join(f"{code}×{n}" for code, n in stats.get("statuses", {}).items()),
+            }
+            for name, stats in endpoints.items()
+        ],
+        ["endpoint", "requests", "retries", "statuses", "bytes", "elapsed_ms"],
+        title="Requests per endpoint",
+    )
+    for item in meta.get("failed_items") or []:
+        rt.output.say(f"  failed: {item['validator_key']} {item['data_type']} ({item['endpoint']}): {item['reason']}")
+    for item in meta.get("not_yet_available") or []:
+        rt.output.say(f"  not yet available: {item['validator_key']} {item['data_type']}: {item['reason']}")

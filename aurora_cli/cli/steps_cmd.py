@@ -2,6 +2,8 @@
 
 Each command parses its options, calls `services.pipeline.run_period` with the steps it names and
 renders the step reports; the step order, the lock and the permission gate live in the service.
+Without `--file`, ingest fetches from the chain's HTTP providers (`services.fetch`); `--period
+previous` is resolved by `services.epochs` before anything runs.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import (
@@ -25,19 +28,25 @@ from aurora_cli.cli.frame import Runtime, command
 from aurora_cli.cli.options import (
     AllowUnfinalized,
     Chain,
+    FetchProviders,
+    FetchValidators,
     ImportFile,
     NoWait,
-    Period,
     SkipInvalid,
-    require_import_file,
 )
+from aurora_cli.cli.options import PipelinePeriod as Period
 from aurora_cli.domain.permissions import Permission
-from aurora_cli.services import pipeline
+from aurora_cli.services import epochs, pipeline
+from aurora_cli.services.fetch import FetchProgress
 from aurora_cli.services.progress import Progress as ProgressCallback
 
 app = typer.Typer()
 
-OUTCOME_CODES = {pipeline.StepOutcome.OK: ExitCode.OK, pipeline.StepOutcome.PARTIAL: ExitCode.PARTIAL}
+OUTCOME_CODES = {
+    pipeline.StepOutcome.OK: ExitCode.OK,
+    pipeline.StepOutcome.PARTIAL: ExitCode.PARTIAL,
+    pipeline.StepOutcome.FAILED: ExitCode.ERROR,
+}
 
 
 @command(
@@ -45,7 +54,10 @@ OUTCOME_CODES = {pipeline.StepOutcome.OK: ExitCode.OK, pipeline.StepOutcome.PART
     "ingest",
     path="ingest",
     permission=Permission.OPERATE,
-    help="Stage provider data for one period (with --file: the JSON Lines import format).",
+    help="Stage provider data for one period: fetched from the HTTP providers, or with --file from a "
+    "JSON Lines import file.\n\n"
+    "Examples: aurora ingest --chain solana-mainnet --period previous; "
+    "aurora ingest --chain solana-mainnet --period 850 --file rewards.jsonl",
 )
 def ingest_cmd(
     rt: Runtime,
@@ -54,9 +66,20 @@ def ingest_cmd(
     file: ImportFile = None,
     skip_invalid: SkipInvalid = False,
     no_wait: NoWait = False,
+    provider: FetchProviders = None,
+    validator: FetchValidators = None,
 ) -> int:
-    path = require_import_file(file)
-    return _run(rt, (pipeline.INGEST,), chain, period, no_wait, file=path, strict=not skip_invalid)
+    return _run(
+        rt,
+        (pipeline.INGEST,),
+        chain,
+        period,
+        no_wait,
+        file=file,
+        strict=not skip_invalid,
+        providers=provider,
+        validators=validator,
+    )
 
 
 @command(
@@ -97,17 +120,20 @@ def run_cmd(
     skip_invalid: SkipInvalid = False,
     no_wait: NoWait = False,
     allow_unfinalized: AllowUnfinalized = False,
+    provider: FetchProviders = None,
+    validator: FetchValidators = None,
 ) -> int:
-    path = require_import_file(file)
     return _run(
         rt,
         pipeline.PERIOD_STEPS,
         chain,
         period,
         no_wait,
-        file=path,
+        file=file,
         strict=not skip_invalid,
         allow_unfinalized=allow_unfinalized,
+        providers=provider,
+        validators=validator,
     )
 
 
@@ -121,17 +147,25 @@ def _run(
     file: Path | None = None,
     strict: bool = True,
     allow_unfinalized: bool = False,
+    providers: list[str] | None = None,
+    validators: list[str] | None = None,
 ) -> int:
+    resolved = epochs.resolve_period(rt.engine, chain, period, trail=rt.trail)
+    if resolved != period:
+        rt.output.say(f"period {period} of {chain} is {resolved}.")
     work = pipeline.PeriodWork(
         rt.engine,
         rt.trail,
         chain,
-        period,
+        resolved,
         file=file,
         strict=strict,
         allow_unfinalized=allow_unfinalized,
+        providers=tuple(providers) if providers else None,
+        validators=tuple(validators) if validators else None,
         actor_user_id=rt.user_id,
         track=lambda description: progress(rt, description),
+        track_fetch=lambda: fetch_progress(rt),
     )
     run = pipeline.run_period(
         work,
@@ -184,9 +218,49 @@ def progress(rt: Runtime, description: str) -> Iterator[ProgressCallback]:
         yield update
 
 
+@contextmanager
+def fetch_progress(rt: Runtime) -> Iterator[FetchProgress]:
+    """One bar per provider: items done/total and retries so far; hidden with --quiet or off a terminal."""
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("retries {task.fields[retries]}"),
+        TimeElapsedColumn(),
+        console=rt.output.err,
+        transient=True,
+        disable=rt.options.quiet or not rt.output.err.is_terminal,
+    )
+    tasks: dict[str, Any] = {}
+    with bar:
+
+        def update(provider: str, done: int, total: int, retries: int) -> None:
+            if provider not in tasks:
+                tasks[provider] = bar.add_task(f"fetch {provider}", total=total, retries=0)
+            bar.update(tasks[provider], completed=done, total=total, retries=retries)
+
+        yield update
+
+
+def _report_fetch(rt: Runtime, s: dict[str, Any]) -> None:
+    for run in s["runs"]:
+        rt.output.say(
+            f"ingest {s['chain_id']} {s['period_identifier']} from {run['provider']}: run {run['run_id']} "
+            f"{run['status']}; {run['items']} items, {run['staged']} staged, {run['unchanged']} unchanged, "
+            f"{len(run['failed'])} failed, {len(run['not_yet_available'])} not yet available; "
+            f"{run['requests']} requests, {run['retries']} retries."
+        )
+        for item in run["failed"]:
+            rt.output.say(f"  failed: {item['validator_key']} {item['data_type']} ({item['endpoint']}): {item['reason']}")
+        for item in run["not_yet_available"]:
+            rt.output.say(f"  not yet available: {item['validator_key']} {item['data_type']}: {item['reason']}")
+
+
 def _report_step(rt: Runtime, report: pipeline.StepReport) -> None:
     s = report.summary
-    if report.step == "ingest":
+    if report.step == "fetch":
+        _report_fetch(rt, s)
+    elif report.step == "ingest":
         note = "nothing new: identical to what is staged" if s["staged"] == 0 else f"{s['staged']} staged"
         rt.output.say(
             f"ingest {s['chain_id']} {s['period_identifier']}: run {s['run_id']} {s['status']}; "

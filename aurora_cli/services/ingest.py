@@ -511,7 +511,17 @@ RUN_COLUMNS = [
 ]
 
 
-def list_runs(session: Session, *, chain_id: str | None, period: str | None, limit: int) -> list[dict]:
+def get_run(session: Session, run_id: uuid.UUID) -> dict:
+    """One ingestion run as a `RUN_COLUMNS` row, its metadata (per-endpoint statistics) included."""
+    rows = list_runs(session, chain_id=None, period=None, limit=1, run_id=run_id)
+    if not rows:
+        raise NotFound(f"no ingestion run {run_id}.")
+    return rows[0]
+
+
+def list_runs(
+    session: Session, *, chain_id: str | None, period: str | None, limit: int, run_id: uuid.UUID | None = None
+) -> list[dict]:
     """Ingestion runs newest first, as `RUN_COLUMNS` rows; `period` needs `chain_id`."""
     period_id = get_period(session, chain_id, period).period_id if period and chain_id else None
     query = (
@@ -524,6 +534,8 @@ def list_runs(session: Session, *, chain_id: str | None, period: str | None, lim
         query = query.where(IngestionRun.chain_id == chain_id)
     if period_id:
         query = query.where(IngestionRun.period_id == period_id)
+    if run_id:
+        query = query.where(IngestionRun.run_id == run_id)
     rows = []
     for run, identifier in session.execute(query):
         meta = run.metadata_ or {}

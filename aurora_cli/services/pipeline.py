@@ -1,4 +1,4 @@
-"""The period pipeline: ingest → normalize → compute-pnl → compute-commissions → statements generate.
+"""The period pipeline: ingest (a file, or a fetch from the HTTP providers) → normalize → compute-pnl → compute-commissions → statements generate.
 
 Owns the step order, the permission gate between P&L and commissions, and each step's summary, for
 the step commands, `aurora run` and any script or scheduler (`run_period`). Each step is one service
@@ -20,13 +20,16 @@ from sqlalchemy import Engine
 
 from aurora_cli.db.engine import transaction
 from aurora_cli.domain.permissions import Permission, allows
-from aurora_cli.services import commissions, ingest, normalize, periods, pnl, statements
+from aurora_cli.services import commissions, fetch, ingest, normalize, periods, pnl, statements
 from aurora_cli.services.audit import Recorder
+from aurora_cli.services.fetch import FetchProgress
 from aurora_cli.services.locks import period_lock
 from aurora_cli.services.progress import Progress
 
 # track(description) opens a progress display for one step and yields its callback.
 Track = Callable[[str], AbstractContextManager[Progress | None]]
+# track_fetch() opens the per-provider progress display of a fetch and yields its callback.
+TrackFetch = Callable[[], AbstractContextManager[FetchProgress | None]]
 
 
 @contextmanager
@@ -34,9 +37,15 @@ def untracked(_description: str) -> Iterator[Progress | None]:
     yield None
 
 
+@contextmanager
+def untracked_fetch() -> Iterator[FetchProgress | None]:
+    yield None
+
+
 class StepOutcome(StrEnum):
     OK = "ok"
     PARTIAL = "partial"  # some items failed (bad lines skipped, invalid payloads): the rerun fills in
+    FAILED = "failed"  # nothing could be fetched: the steps after it have nothing new to work on
 
 
 @dataclass
@@ -54,16 +63,19 @@ class PeriodWork:
     trail: Recorder
     chain_id: str
     period: str
-    file: Path | None = None
+    file: Path | None = None  # None: fetch from the chain's HTTP providers instead
     strict: bool = True
+    providers: tuple[str, ...] | None = None  # fetch only from these (default: every mapped one)
+    validators: tuple[str, ...] | None = None  # fetch only these validator keys
     allow_unfinalized: bool = False
     actor_user_id: uuid.UUID | None = None
     track: Track = untracked
+    track_fetch: TrackFetch = untracked_fetch
 
 
 def ingest_step(work: PeriodWork) -> StepReport:
     if work.file is None:
-        raise ValueError("ingest needs an import file: only the file provider exists in this version")
+        return fetch_step(work)
     with work.track(f"ingest {work.file.name}") as on_progress:
         result = ingest.ingest_file(
             work.engine,
@@ -77,6 +89,23 @@ def ingest_step(work: PeriodWork) -> StepReport:
     summary = result.summary()
     summary["invalid"] = [{"line": n, "reason": r} for n, r in result.invalid_lines]
     return StepReport("ingest", _partial_if(result.status == "PARTIAL"), summary)
+
+
+def fetch_step(work: PeriodWork) -> StepReport:
+    """Ingest from the HTTP providers: one ingestion run per provider (services.fetch)."""
+    with work.track_fetch() as on_progress:
+        report = fetch.fetch_period(
+            work.engine,
+            chain_id=work.chain_id,
+            period=work.period,
+            providers=list(work.providers) if work.providers else None,
+            validators=list(work.validators) if work.validators else None,
+            on_progress=on_progress,
+            audit=work.trail,
+        )
+    summary = report.summary()
+    outcome = {"FAILED": StepOutcome.FAILED, "PARTIAL": StepOutcome.PARTIAL}.get(summary["status"], StepOutcome.OK)
+    return StepReport("fetch", outcome, summary)
 
 
 def normalize_step(work: PeriodWork) -> StepReport:
@@ -164,7 +193,10 @@ class PeriodRun:
 
     @property
     def outcome(self) -> StepOutcome:
-        return _partial_if(any(r.outcome is StepOutcome.PARTIAL for r in self.reports))
+        outcomes = {r.outcome for r in self.reports}
+        if StepOutcome.FAILED in outcomes:
+            return StepOutcome.FAILED
+        return _partial_if(StepOutcome.PARTIAL in outcomes)
 
 
 def run_period(
@@ -175,7 +207,8 @@ def run_period(
     wait: bool = True,
     lock_timeout_seconds: int,
 ) -> PeriodRun:
-    """Run `steps` in order under the period's advisory lock; stop before a step `role` may not run."""
+    """Run `steps` in order under the period's advisory lock; stop before a step `role` may not run,
+    and after a step that failed whole (a fetch that got nothing)."""
     run = PeriodRun()
     with period_lock(
         work.engine, work.chain_id, work.period, wait=wait, timeout_seconds=lock_timeout_seconds
@@ -185,6 +218,8 @@ def run_period(
                 run.withheld = step
                 break
             run.reports.append(step.run(work))
+            if run.reports[-1].outcome is StepOutcome.FAILED:
+                break
     return run
 
 
