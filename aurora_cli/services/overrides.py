@@ -6,8 +6,8 @@ override is accepted only while the partner's statement for the line's (chain, p
 absent; a DRAFT statement's total and line count are re-summed in the same transaction, so a
 statement never disagrees with its lines.
 
-It never prints, never writes the audit log itself (it returns before/after snapshots for the CLI
-to record) and never touches a statement past DRAFT.
+It writes its own audit rows (the line's override action, and GENERATE_STATEMENT for a re-summed
+DRAFT) through the `audit` it is given; it never prints and never touches a statement past DRAFT.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from sqlalchemy.orm.exc import ObjectDeletedError
 from aurora_cli.db.models import PartnerCommissionLine, PartnerCommissionStatement, StatementStatus
 from aurora_cli.domain.money import is_whole_units, parse_amount
 from aurora_cli.errors import Conflict, InvalidInput, NotFound
+from aurora_cli.services.audit_sink import RecordAudit
+from aurora_cli.services.field_errors import InvalidField
 from aurora_cli.services.statements import (
     StatementChange,
     refresh_draft_totals,
@@ -54,18 +56,24 @@ def parse_override_amount(text: str) -> Decimal:
     try:
         amount = parse_amount(text)
     except ValueError as exc:
-        raise InvalidInput(f"--amount {exc}.") from exc
+        raise InvalidField("amount", f"{exc}.") from exc
     if not is_whole_units(amount):
         # Commissions are paid in whole native units (SPEC §8 rounds every line down to one).
-        raise InvalidInput(
-            f"--amount {text!r} has a fraction of a native unit: commissions are whole native units "
-            "(lamports, wei)."
+        raise InvalidField(
+            "amount",
+            f"{text!r} has a fraction of a native unit: commissions are whole native units (lamports, wei).",
         )
     return amount
 
 
 def set_override(
-    session: Session, line_id: str, amount: Decimal, *, reason: str, actor_user_id: uuid.UUID | None
+    session: Session,
+    line_id: str,
+    amount: Decimal,
+    *,
+    reason: str,
+    actor_user_id: uuid.UUID | None,
+    audit: RecordAudit | None = None,
 ) -> OverrideResult:
     """Override a line's amount; refused (Conflict) once its statement is past DRAFT."""
     reason = _reason(reason)
@@ -79,11 +87,16 @@ def set_override(
     line.override_user_id = actor_user_id
     line.override_timestamp = session.scalar(select(func.now()))
     line.final_amount_native = amount
-    return _finish(session, line, statement, action, before)
+    return _finish(session, line, statement, action, before, reason, audit)
 
 
 def clear_override(
-    session: Session, line_id: str, *, reason: str, actor_user_id: uuid.UUID | None
+    session: Session,
+    line_id: str,
+    *,
+    reason: str,
+    actor_user_id: uuid.UUID | None,
+    audit: RecordAudit | None = None,
 ) -> OverrideResult:
     """Remove a line's override: its final amount goes back to the computed (pre-override) amount."""
     _reason(reason)
@@ -98,7 +111,7 @@ def clear_override(
     line.override_user_id = None
     line.override_timestamp = None
     line.final_amount_native = line.pre_override_amount_native
-    return _finish(session, line, statement, "CLEAR_OVERRIDE", before)
+    return _finish(session, line, statement, "CLEAR_OVERRIDE", before, reason, audit)
 
 
 def _finish(
@@ -107,20 +120,41 @@ def _finish(
     statement: PartnerCommissionStatement | None,
     action: str,
     before: dict[str, Any],
+    reason: str,
+    audit: RecordAudit | None,
 ) -> OverrideResult:
     session.flush()
     change = refresh_draft_totals(session, statement) if statement is not None else None
     # The summary view sums final amounts, which the override just changed.
     session.execute(text("REFRESH MATERIALIZED VIEW CONCURRENTLY mv_partner_commissions_summary"))
-    return OverrideResult(line.line_id, action, before, snapshot(line), change)
+    result = OverrideResult(line.line_id, action, before, snapshot(line), change)
+    if audit is not None:
+        audit(
+            session,
+            action=action,
+            resource_type="commission_line",
+            resource_id=str(line.line_id),
+            before=result.before,
+            after=result.after,
+            reason=reason,
+        )
+        if change is not None:
+            audit(
+                session,
+                action="GENERATE_STATEMENT",
+                resource_type="statement",
+                resource_id=str(change.statement_id),
+                before=change.before,
+                after=change.after,
+                reason=f"totals refreshed after {action} on line {line.line_id}",
+            )
+    return result
 
 
 def _reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput(
-            "--reason is required: say why the amount is overridden (it is shown to the partner)."
-        )
+        raise InvalidField("reason", "is required: say why the amount is overridden (it is shown to the partner).")
     return reason
 
 

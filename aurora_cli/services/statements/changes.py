@@ -1,0 +1,28 @@
+"""What a statement command changed: before/after snapshots of rows, for results and audit rows.
+
+Owns the snapshot form of a mapped row (every column by its column name) and `StatementChange`;
+it never queries or writes the database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import inspect
+
+
+def snapshot(row: Any) -> dict[str, Any]:
+    """Every column of a mapped row, keyed by column name (for audit before/after)."""
+    mapper = inspect(row).mapper
+    return {attr.columns[0].name: getattr(row, attr.key) for attr in mapper.column_attrs}
+
+
+@dataclass(frozen=True)
+class StatementChange:
+    """One statement written by a command: its snapshot before (None if new) and after (None if removed)."""
+
+    statement_id: uuid.UUID
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
