@@ -1,5 +1,4 @@
-"""`aurora agreements apply|validate|list|show`: parse, call `services.agreements`, render; no rules here.
-"""
+"""`aurora agreements apply|validate|list|show`: parse, call `services.agreements`, render; no rules here."""
 
 from __future__ import annotations
 
@@ -28,7 +27,11 @@ def agreements_apply(rt: Runtime, file: AgreementPath) -> None:
     agreement_file = load_agreement_file(file)
     with rt.transaction() as session:
         result = agreements.apply_agreement(
-            session, agreement_file, user_id=rt.user_id, audit=rt.audit, audit_reason=f"agreements apply {file.name}"
+            session,
+            agreement_file,
+            user_id=rt.user_id,
+            audit=rt.audit,
+            audit_reason=f"agreements apply {file.name}",
         )
     _report_apply(rt, result, planned=False)
 

@@ -171,7 +171,9 @@ def commissions_show(rt: Runtime, chain: Chain, period: Period, partner: Partner
                 {
                     "partner_name": f"[bold]TOTAL {line['partner_name']}[/bold]",
                     "final_amount_native": f"[bold]{to_plain_string(total)}[/bold]\n[dim]"
-                    + display_amount(total, chain_row.native_decimals, chain_row.display_unit, chain_row.native_unit)
+                    + display_amount(
+                        total, chain_row.native_decimals, chain_row.display_unit, chain_row.native_unit
+                    )
                     + "[/dim]",
                 }
             )

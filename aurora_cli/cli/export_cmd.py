@@ -1,5 +1,4 @@
-"""`aurora export statement|pnl`: parse, call `services.exports`, write the bytes or say where they went.
-"""
+"""`aurora export statement|pnl`: parse, call `services.exports`, write the bytes or say where they went."""
 
 from __future__ import annotations
 

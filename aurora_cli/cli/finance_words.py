@@ -14,14 +14,28 @@ from collections.abc import Callable
 from typing import Any
 
 from aurora_cli.cli.frame import Runtime
-from aurora_cli.errors import Conflict, InvalidInput, PermissionDenied, UsageError
-from aurora_cli.services.field_errors import (
+from aurora_cli.errors import Conflict, InvalidInput, NotFound, PermissionDenied, UsageError
+from aurora_cli.services.finance_errors import (
     AmbiguousAgreement,
     AmbiguousPartner,
     InvalidField,
     UnfinalizedPeriods,
 )
-from aurora_cli.services.statements import StatementSelector
+from aurora_cli.services.overrides import LineLocked, NoLine
+from aurora_cli.services.statements import NoStatement, StatementSelector, Transition, TransitionRefused
+
+# How a refusal offers each workflow step: by the command that takes it.
+COMMAND_OFFERS = {
+    "submit": "submitted for approval (`aurora statements submit`)",
+    "approve": "approved by a user other than its submitter (`aurora approve`)",
+    "release": "released (`aurora statements release`)",
+    "mark-paid": "marked paid (`aurora statements mark-paid --reference TXID`)",
+    "reopen": "reopened by an ADMIN (`aurora statements reopen --reason TEXT`)",
+}
+
+
+def command_offer(transition: Transition) -> str:
+    return COMMAND_OFFERS[transition.name]
 
 
 def require_period_or_month(period: str | None, month: str | None) -> None:
@@ -40,7 +54,9 @@ def statement_selector(
     """`--statement ID`, or `--partner NAME --chain C (--period P | --month YYYY-MM)`."""
     if statement is not None:
         if partner or chain or period or month:
-            raise UsageError("--statement selects one statement: leave out --partner/--chain/--period/--month.")
+            raise UsageError(
+                "--statement selects one statement: leave out --partner/--chain/--period/--month."
+            )
         try:
             statement_id = uuid.UUID(statement)
         except ValueError as exc:
@@ -82,6 +98,27 @@ def in_flag_words(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise InvalidInput(
                 f"several partners have an agreement named {exc.name!r} ({', '.join(exc.partners)}): "
                 "add --partner NAME."
+            ) from exc
+        except TransitionRefused as exc:
+            message, details = exc.wording(command_offer)
+            raise Conflict(message, details=details) from exc
+        except LineLocked as exc:
+            raise Conflict(
+                exc.sentence(
+                    "an ADMIN can reopen it "
+                    f"(`aurora statements reopen --statement {exc.statement_id} --reason TEXT`)"
+                )
+            ) from exc
+        except NoLine as exc:
+            raise NotFound(
+                f"no commission line {exc.line_id}: list lines with `aurora commissions show --chain C --period P`."
+            ) from exc
+        except NoStatement as exc:
+            chosen = exc.selector
+            which = f"--period {chosen.period}" if chosen.period is not None else f"--month {chosen.month}"
+            raise NotFound(
+                f"there is no statement of {chosen.describe()}: generate it with "
+                f"`aurora statements generate --chain {chosen.chain_id} {which}`."
             ) from exc
         except UnfinalizedPeriods as exc:
             raise Conflict(

@@ -129,7 +129,9 @@ def show(
     chain: ChainOpt = None,
     period: PeriodOpt = None,
 ) -> None:
-    selector = statement_selector(statement=statement, partner=partner, chain=chain, period=period, month=None)
+    selector = statement_selector(
+        statement=statement, partner=partner, chain=chain, period=period, month=None
+    )
     viewer = Viewer.of(rt.user)
     with rt.transaction() as session:
         if selector.statement_id is not None:
@@ -169,7 +171,9 @@ def _transition(
     reference: str | None = None,
     reason: str | None = None,
 ) -> None:
-    selector = statement_selector(statement=statement, partner=partner, chain=chain, period=period, month=month)
+    selector = statement_selector(
+        statement=statement, partner=partner, chain=chain, period=period, month=month
+    )
     with rt.transaction() as session:
         result = statements.apply_transition(
             session,
@@ -187,7 +191,9 @@ def _transition(
             f"{result.transition.past.capitalize()} statement {statements.statement_label(row)}: "
             f"now {row['status']}, total {statement_total(row)}."
         )
-    emit_statements(rt.output, rows, statements.STATEMENT_COLUMNS, title="Statements", one=not selector.is_many)
+    emit_statements(
+        rt.output, rows, statements.STATEMENT_COLUMNS, title="Statements", one=not selector.is_many
+    )
 
 
 @command(

@@ -52,7 +52,9 @@ def _json_form(value: Any, *, strict: bool) -> Any:
         return [_json_form(item, strict=strict) for item in value]
     if strict:
         if isinstance(value, float):
-            raise TypeError("canonical_json refuses float values; decode JSON with parse_float=decimal.Decimal")
+            raise TypeError(
+                "canonical_json refuses float values; decode JSON with parse_float=decimal.Decimal"
+            )
         raise TypeError(f"canonical_json: cannot encode {type(value).__name__}")
     if isinstance(value, uuid.UUID):
         return str(value)
@@ -67,7 +69,13 @@ def _json_form(value: Any, *, strict: bool) -> Any:
 
 def canonical_json(obj: Any) -> bytes:
     """The canonical UTF-8 encoding of ``obj``: sorted keys, ``,``/``:`` separators, no ASCII escaping."""
-    text = json.dumps(_json_form(obj, strict=True), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    text = json.dumps(
+        _json_form(obj, strict=True),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:  # a lone surrogate, e.g. decoded from a "\\ud800" escape

@@ -28,13 +28,15 @@ def display_amount(native: Decimal, decimals: int, display_unit: str | None, nat
 
 
 def native_and_display(native: Decimal, decimals: int, display_unit: str | None, native_unit: str) -> str:
-    """"1500000000 lamports (1.5 SOL)": the exact native amount first, its display value beside it."""
+    """ "1500000000 lamports (1.5 SOL)": the exact native amount first, its display value beside it."""
     return f"{to_plain_string(native)} {native_unit} ({display_amount(native, decimals, display_unit, native_unit)})"
 
 
 def native_over_display(native: Decimal, decimals: int, display_unit: str | None, native_unit: str) -> str:
     """A table cell: the native amount, its display value dimmed on the line below."""
-    return f"{to_plain_string(native)}\n[dim]{display_amount(native, decimals, display_unit, native_unit)}[/dim]"
+    return (
+        f"{to_plain_string(native)}\n[dim]{display_amount(native, decimals, display_unit, native_unit)}[/dim]"
+    )
 
 
 def short_key(key: str, *, head: int = 12, tail: int = 4, ellipsis: str = "…") -> str:

@@ -32,7 +32,10 @@ def emit_statements(
         {
             **row,
             "total": native_over_display(
-                row["total_commission_native"], row["native_decimals"], row["display_unit"], row["native_unit"]
+                row["total_commission_native"],
+                row["native_decimals"],
+                row["display_unit"],
+                row["native_unit"],
             ),
         }
         for row in rows

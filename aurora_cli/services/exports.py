@@ -41,7 +41,7 @@ from aurora_cli.render.statement import (
 )
 from aurora_cli.services import pnl
 from aurora_cli.services.audit_sink import RecordAudit
-from aurora_cli.services.field_errors import InvalidField
+from aurora_cli.services.finance_errors import InvalidField
 from aurora_cli.services.periods import get_chain
 from aurora_cli.services.statements import (
     PARTNER_VISIBLE,

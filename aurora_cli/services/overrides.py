@@ -25,7 +25,7 @@ from aurora_cli.db.models import PartnerCommissionLine, PartnerCommissionStateme
 from aurora_cli.domain.money import is_whole_units, parse_amount
 from aurora_cli.errors import Conflict, InvalidInput, NotFound
 from aurora_cli.services.audit_sink import RecordAudit
-from aurora_cli.services.field_errors import InvalidField
+from aurora_cli.services.finance_errors import InvalidField
 from aurora_cli.services.statements import (
     StatementChange,
     refresh_draft_totals,
@@ -34,6 +34,30 @@ from aurora_cli.services.statements import (
     statement_rows,
     statement_scope_lock,
 )
+
+
+class NoLine(NotFound):
+    def __init__(self, line_id: str) -> None:
+        super().__init__(f"no commission line {line_id}: list the period's lines to find it.")
+        self.line_id = line_id
+
+
+class LineLocked(Conflict):
+    """The line is on a statement past DRAFT, whose lines are locked until an ADMIN reopens it."""
+
+    def __init__(
+        self, doing: str, line_id: str, statement_label: str, status: StatementStatus, statement_id: uuid.UUID
+    ) -> None:
+        self.doing, self.line_id, self.statement_label = doing, line_id, statement_label
+        self.status, self.statement_id = status, statement_id
+        super().__init__(self.sentence("an ADMIN can reopen it"))
+
+    def sentence(self, how_to_reopen: str) -> str:
+        return (
+            f"cannot {self.doing} line {self.line_id}: it is on statement {self.statement_label}, which is "
+            f"{self.status.value}, and the lines of a statement past DRAFT are locked; {how_to_reopen}, "
+            "then override the line and submit it again."
+        )
 
 
 @dataclass(frozen=True)
@@ -154,7 +178,9 @@ def _finish(
 def _reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidField("reason", "is required: say why the amount is overridden (it is shown to the partner).")
+        raise InvalidField(
+            "reason", "is required: say why the amount is overridden (it is shown to the partner)."
+        )
     return reason
 
 
@@ -168,9 +194,7 @@ def _lock_line(
         raise InvalidInput(f"{line_id!r} is not a commission line id (a UUID).") from exc
     line = session.get(PartnerCommissionLine, key)
     if line is None:
-        raise NotFound(
-            f"no commission line {line_id}: list lines with `aurora commissions show --chain C --period P`."
-        )
+        raise NoLine(line_id)
     # Lock order: the (chain, period) scope, then the statement, then the line -- the same order as
     # generating statements, so an override and a generate never deadlock.
     statement_scope_lock(session, line.chain_id, line.period_id)
@@ -185,12 +209,7 @@ def _lock_line(
     )
     if statement is not None and statement.status != StatementStatus.DRAFT:
         row = statement_rows(session, statement_ids=[statement.statement_id])[0]
-        raise Conflict(
-            f"cannot {doing} line {line_id}: it is on statement {statement_label(row)}, which is "
-            f"{statement.status.value}, and the lines of a statement past DRAFT are locked; an ADMIN can "
-            f"reopen it (`aurora statements reopen --statement {statement.statement_id} --reason TEXT`), "
-            "then override the line and submit it again."
-        )
+        raise LineLocked(doing, line_id, statement_label(row), statement.status, statement.statement_id)
     try:
         session.refresh(line, with_for_update=True)
     except ObjectDeletedError:

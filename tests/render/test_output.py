@@ -31,7 +31,13 @@ class Colour(enum.StrEnum):
 
 ROWS = [
     {"line_id": LINE_ID, "amount": Decimal("1E+21"), "at": AT, "status": Colour.RED, "note": None},
-    {"line_id": LINE_ID, "amount": Decimal("0.000000000000000001"), "at": AT, "status": Colour.RED, "note": "x"},
+    {
+        "line_id": LINE_ID,
+        "amount": Decimal("0.000000000000000001"),
+        "at": AT,
+        "status": Colour.RED,
+        "note": "x",
+    },
 ]
 COLUMNS = ["line_id", "amount", "at", "status", "note"]
 
@@ -72,9 +78,9 @@ def test_a_csv_listing_has_one_header_row_and_empty_cells_for_none():
 
 
 def test_csv_cells_spell_booleans_and_nested_values_as_json():
-    assert to_csv([{"ok": True, "tags": ["a", "b"], "meta": {"k": Decimal("1.50")}}], ["ok", "tags", "meta"]) == (
-        'ok,tags,meta\ntrue,"[""a"", ""b""]","{""k"": ""1.5""}"\n'
-    )
+    assert to_csv(
+        [{"ok": True, "tags": ["a", "b"], "meta": {"k": Decimal("1.50")}}], ["ok", "tags", "meta"]
+    ) == ('ok,tags,meta\ntrue,"[""a"", ""b""]","{""k"": ""1.5""}"\n')
 
 
 def test_a_single_object_is_a_json_object_or_a_one_row_csv():
@@ -89,7 +95,9 @@ def test_a_single_object_is_a_json_object_or_a_one_row_csv():
 
 def test_tables_go_to_stderr_and_leave_stdout_empty():
     table, stdout, stderr = output("table")
-    table.listing(ROWS, COLUMNS, title="Lines", table_columns=["amount"], headers={"amount": "amount (native)"})
+    table.listing(
+        ROWS, COLUMNS, title="Lines", table_columns=["amount"], headers={"amount": "amount (native)"}
+    )
     assert stdout.getvalue() == ""
     shown = stderr.getvalue()
     assert "Lines" in shown and "amount (native)" in shown

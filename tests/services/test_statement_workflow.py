@@ -279,7 +279,7 @@ def test_an_override_is_refused_once_the_statement_is_submitted(engine, book, se
     generate(engine, period="850")
     sid = book.statement(sept["helios"], sept["p850"])[0]
     transition(engine, "submit", sid, alice)
-    with pytest.raises(Conflict, match=r"PENDING_APPROVAL.*locked.*aurora statements reopen"):
+    with pytest.raises(Conflict, match=r"PENDING_APPROVAL.*locked.*an ADMIN can reopen it"):
         with transaction(engine) as session:
             overrides.set_override(session, str(sept["h850a"]), Decimal(1), reason="x", actor_user_id=alice)
     assert sql(

@@ -48,6 +48,7 @@ VERSIONED_TERMS = ("clients", "rules")
 PARTNER_FIELDS = ("legal_entity_name", "contact_email", "contact_name")
 AGREEMENT_FIELDS = ("status", "effective_from", "effective_until")
 
+
 @dataclass
 class ApplyResult:
     """What `apply_agreement` did (or, inside a rolled-back savepoint, would do)."""

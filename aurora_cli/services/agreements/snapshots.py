@@ -1,5 +1,4 @@
-"""Snapshots of agreement rows (partner, agreement, version, rule) for audit before/after and views; no SQL.
-"""
+"""Snapshots of agreement rows (partner, agreement, version, rule) for audit before/after and views; no SQL."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Reading agreements: the list and one agreement's versions, rules and clients; never writes.
-"""
+"""Reading agreements: the list and one agreement's versions, rules and clients; never writes."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 from aurora_cli.db.models import Agreement, AgreementRule, AgreementVersion, Partner, PartnerStakeAttribution
 from aurora_cli.errors import NotFound
 from aurora_cli.services.agreements.snapshots import RULE_COLUMNS, agreement_snapshot, partner_snapshot
-from aurora_cli.services.field_errors import AmbiguousAgreement
+from aurora_cli.services.finance_errors import AmbiguousAgreement
 
 AGREEMENT_LIST_COLUMNS = [
     "agreement_id",
@@ -23,7 +22,6 @@ AGREEMENT_LIST_COLUMNS = [
     "effective_from",
     "effective_until",
 ]
-
 
 
 def list_agreements(session: Session, *, partner_id: str | uuid.UUID | None = None) -> list[dict[str, Any]]:

@@ -75,6 +75,7 @@ _DELETE_LINES = text("DELETE FROM partner_commission_lines WHERE line_id = ANY(:
 
 _REFRESH_SUMMARY = text("REFRESH MATERIALIZED VIEW CONCURRENTLY mv_partner_commissions_summary")
 
+
 def reconcile(
     session: Session, result: CommissionResult, computed: list[ComputedLine], params: dict[str, Any]
 ) -> None:

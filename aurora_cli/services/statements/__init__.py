@@ -15,6 +15,7 @@ from aurora_cli.services.statements.generation import (
     statement_scope_lock,
 )
 from aurora_cli.services.statements.selection import (
+    NoStatement,
     StatementSelector,
     find_statements,
     get_partner,
@@ -33,6 +34,7 @@ from aurora_cli.services.statements.views import (
 from aurora_cli.services.statements.workflow import (
     TRANSITIONS,
     Transition,
+    TransitionRefused,
     TransitionResult,
     apply_transition,
 )
@@ -42,9 +44,11 @@ __all__ = [
     "STATEMENT_COLUMNS",
     "TRANSITIONS",
     "GenerateResult",
+    "NoStatement",
     "StatementChange",
     "StatementSelector",
     "Transition",
+    "TransitionRefused",
     "TransitionResult",
     "Viewer",
     "apply_transition",

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from aurora_cli.db.models import PartnerCommissionLine, PartnerCommissionStatement, StatementStatus
 from aurora_cli.domain.money import to_plain_string
 from aurora_cli.services.audit_sink import RecordAudit
-from aurora_cli.services.field_errors import UnfinalizedPeriods
+from aurora_cli.services.finance_errors import UnfinalizedPeriods
 from aurora_cli.services.statements.changes import StatementChange, snapshot
 from aurora_cli.services.statements.selection import select_periods
 from aurora_cli.services.statements.views import statement_rows

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from aurora_cli.db.models import CanonicalPeriod, Partner, PartnerCommissionStatement
 from aurora_cli.errors import NotFound
-from aurora_cli.services.field_errors import AmbiguousPartner, InvalidField
+from aurora_cli.services.finance_errors import AmbiguousPartner, InvalidField
 from aurora_cli.services.periods import get_chain, get_period
 
 
@@ -93,10 +93,6 @@ class StatementSelector:
         where = f"period {self.period}" if self.period is not None else f"month {self.month}"
         return f"{self.partner} on {self.chain_id} for {where}"
 
-    def generate_hint(self) -> str:
-        which = f"--period {self.period}" if self.period is not None else f"--month {self.month}"
-        return f"`aurora statements generate --chain {self.chain_id} {which}`"
-
 
 def find_statements(
     session: Session, selector: StatementSelector, *, for_update: bool = False
@@ -123,10 +119,16 @@ def find_statements(
     return statements
 
 
+class NoStatement(NotFound):
+    """A partner's selection (partner, chain, period or month) matches no statement: none was generated."""
+
+    def __init__(self, selector: StatementSelector) -> None:
+        super().__init__(f"there is no statement of {selector.describe()}: generate it first.")
+        self.selector = selector
+
+
 def no_statement(selector: StatementSelector) -> NotFound:
-    """The NotFound for a selection that matches no statement, with the command that creates it."""
+    """The NotFound for a selection that matches no statement."""
     if selector.statement_id is not None:
         return NotFound(f"no statement {selector.statement_id}: list them with `aurora statements list`.")
-    return NotFound(
-        f"there is no statement of {selector.describe()}: generate it with {selector.generate_hint()}."
-    )
+    return NoStatement(selector)

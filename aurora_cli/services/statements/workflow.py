@@ -11,6 +11,7 @@ other change past DRAFT).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from aurora_cli.db.models import PartnerCommissionStatement, StatementStatus
 from aurora_cli.errors import Conflict
 from aurora_cli.services.audit_sink import RecordAudit
-from aurora_cli.services.field_errors import InvalidField
+from aurora_cli.services.finance_errors import InvalidField
 from aurora_cli.services.statements.changes import StatementChange, snapshot
 from aurora_cli.services.statements.generation import line_totals, stale_reason
 from aurora_cli.services.statements.selection import StatementSelector, find_statements
@@ -47,7 +48,7 @@ class Transition:
     sources: frozenset[StatementStatus]
     target: StatementStatus
     audit_action: str
-    offer: str  # how the refusal message offers this step
+    offer: str  # how a refusal offers this step, in the business's words (the CLI names its command)
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -60,7 +61,7 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({DRAFT}),
             PENDING_APPROVAL,
             "SUBMIT_STATEMENT",
-            "submitted for approval (`aurora statements submit`)",
+            "submitted for approval",
         ),
         Transition(
             "approve",
@@ -69,7 +70,7 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({PENDING_APPROVAL}),
             APPROVED,
             "APPROVE_STATEMENT",
-            "approved by a user other than its submitter (`aurora approve`)",
+            "approved by a user other than its submitter",
         ),
         Transition(
             "release",
@@ -78,7 +79,7 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({APPROVED}),
             RELEASED,
             "RELEASE_STATEMENT",
-            "released (`aurora statements release`)",
+            "released",
         ),
         Transition(
             "mark-paid",
@@ -87,7 +88,7 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({RELEASED}),
             PAID,
             "MARK_PAID",
-            "marked paid (`aurora statements mark-paid --reference TXID`)",
+            "marked paid with the payment's reference",
         ),
         Transition(
             "reopen",
@@ -96,7 +97,7 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({PENDING_APPROVAL, APPROVED, RELEASED, PAID}),
             DRAFT,
             "REOPEN_STATEMENT",
-            "reopened by an ADMIN (`aurora statements reopen --reason TEXT`)",
+            "reopened by an ADMIN, with a reason",
         ),
     )
 }
@@ -106,10 +107,48 @@ def allowed_from(status: StatementStatus) -> list[Transition]:
     return [t for t in TRANSITIONS.values() if status in t.sources]
 
 
-def status_refusal(status: StatementStatus) -> str:
-    """Why a step does not apply to a statement in `status`, and which ones do."""
-    return f"it is {status.value}; it can be " + " or ".join(t.offer for t in allowed_from(status))
+Offer = Callable[[Transition], str]
 
+
+def status_refusal(status: StatementStatus, offer: Offer = lambda t: t.offer) -> str:
+    """Why a step does not apply to a statement in `status`, and which ones do (each said by `offer`)."""
+    return f"it is {status.value}; it can be " + " or ".join(offer(t) for t in allowed_from(status))
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why one statement cannot take the step: its status, or a reason in its own words."""
+
+    label: str
+    status: StatementStatus | None = None
+    why: str = ""
+
+    def sentence(self, offer: Offer) -> str:
+        return status_refusal(self.status, offer) if self.status is not None else self.why
+
+
+class TransitionRefused(Conflict):
+    """A step refused for some of the selected statements; nothing was changed."""
+
+    def __init__(self, transition: Transition, described: str, total: int, refusals: list[Refusal]) -> None:
+        self.transition = transition
+        self.described = described
+        self.total = total
+        self.refusals = refusals
+        message, details = self.wording(lambda t: t.offer)
+        super().__init__(message, details=details)
+
+    def wording(self, offer: Offer) -> tuple[str, list[tuple[str, str]]]:
+        """The sentence and its details, with the allowed steps said by `offer`."""
+        verb = self.transition.verb
+        if self.total == 1:
+            first = self.refusals[0]
+            return f"cannot {verb} statement {first.label}: {first.sentence(offer)}.", []
+        return (
+            f"cannot {verb} {len(self.refusals)} of the {self.total} statements of {self.described}; "
+            "nothing was changed:",
+            [(r.label, r.sentence(offer)) for r in self.refusals],
+        )
 
 
 @dataclass(frozen=True)
@@ -150,21 +189,17 @@ def apply_transition(
         r["statement_id"]: r
         for r in statement_rows(session, statement_ids=[s.statement_id for s in statements])
     }
-    refusals: list[tuple[str, str]] = []
+    refusals: list[Refusal] = []
     for statement in statements:
-        row = rows[statement.statement_id]
-        label = statement_label(row)
+        label = statement_label(rows[statement.statement_id])
+        if statement.status not in transition.sources:
+            refusals.append(Refusal(label, status=statement.status))
+            continue
         why = _refusal(session, transition, statement, actor_user_id, actor_role)
         if why is not None:
-            refusals.append((label, why))
+            refusals.append(Refusal(label, why=why))
     if refusals:
-        if len(statements) == 1:
-            raise Conflict(f"cannot {transition.verb} statement {refusals[0][0]}: {refusals[0][1]}.")
-        raise Conflict(
-            f"cannot {transition.verb} {len(refusals)} of the {len(statements)} statements of "
-            f"{selector.describe()}; nothing was changed:",
-            details=refusals,
-        )
+        raise TransitionRefused(transition, selector.describe(), len(statements), refusals)
 
     now = session.scalar(select(func.now()))
     changes: list[StatementChange] = []
@@ -194,9 +229,7 @@ def _refusal(
     actor_user_id: uuid.UUID,
     actor_role: str,
 ) -> str | None:
-    """Why `transition` cannot apply to this statement (the tail of a sentence), or None."""
-    if statement.status not in transition.sources:
-        return status_refusal(statement.status)
+    """Why `transition` cannot apply to this statement in its status (a sentence's tail), or None."""
     if transition.name == "approve" and statement.submitted_by == actor_user_id:
         return (
             "you submitted it, and a statement must be approved by a different user than its submitter "
