@@ -19,16 +19,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from aurora_cli.db.models import (
-    Agreement,
-    AgreementRule,
-    AgreementStatus,
-    AgreementVersion,
-    AttributionMethod,
-    Partner,
-    PartnerStakeAttribution,
-    RevenueComponent,
-)
+from aurora_cli.db.models import Agreement, AgreementRule, AgreementVersion, Partner, PartnerStakeAttribution
 from aurora_cli.domain.agreement_file import AgreementFile
 from aurora_cli.domain.canonical_json import jsonable
 from aurora_cli.errors import Conflict, InvalidInput
@@ -271,7 +262,7 @@ def _create_agreement(
         partner_id=partner.partner_id,
         agreement_name=spec.name,
         current_version=1,
-        status=AgreementStatus(spec.status.value),
+        status=spec.status,
         effective_from=spec.effective_from,
         effective_until=spec.effective_until,
     )
@@ -321,7 +312,7 @@ def _update_agreement_fields(
     """Status and dates change in place; the first version keeps starting with the agreement."""
     spec = agreement_file.agreement
     wanted = {
-        "status": AgreementStatus(spec.status.value),
+        "status": spec.status,
         "effective_from": spec.effective_from,
         "effective_until": spec.effective_until,
     }
@@ -437,8 +428,8 @@ def _write_terms(
             rule_order=rule.order,
             chain_id=rule.chain,
             validator_key=rule.validator_key,
-            revenue_component=RevenueComponent(rule.component.value),
-            attribution_method=AttributionMethod(rule.attribution.value),
+            revenue_component=rule.component,
+            attribution_method=rule.attribution,
             commission_rate_bps=rule.recorded_rate_bps,
             floor_amount_native=rule.floor_native,
             cap_amount_native=rule.cap_native,
