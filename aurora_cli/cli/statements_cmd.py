@@ -6,6 +6,7 @@ The workflow's rules (who may move which statement where) live in `services.stat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -196,40 +197,40 @@ def _transition(
     )
 
 
-@command(
+def _selecting_transition(name: str) -> Callable[..., None]:
+    """A workflow command whose only options select the statements it moves."""
+
+    def run(
+        rt: Runtime,
+        statement: StatementOpt = None,
+        partner: PartnerOpt = None,
+        chain: ChainOpt = None,
+        period: PeriodOpt = None,
+        month: MonthOpt = None,
+    ) -> None:
+        _transition(rt, name, statement=statement, partner=partner, chain=chain, period=period, month=month)
+
+    return run
+
+
+submit = command(
     statements_app,
     "submit",
     path="statements submit",
     permission=Permission.MANAGE_COMMISSIONS,
     help="DRAFT → PENDING_APPROVAL: submit for approval (its lines are locked from now on).",
-)
-def submit(
-    rt: Runtime,
-    statement: StatementOpt = None,
-    partner: PartnerOpt = None,
-    chain: ChainOpt = None,
-    period: PeriodOpt = None,
-    month: MonthOpt = None,
-) -> None:
-    _transition(rt, "submit", statement=statement, partner=partner, chain=chain, period=period, month=month)
+)(_selecting_transition("submit"))
 
-
-@command(
+release = command(
     statements_app,
     "release",
     path="statements release",
     permission=Permission.APPROVE,
     help="APPROVED → RELEASED: the partner may now see and export it.",
-)
-def release(
-    rt: Runtime,
-    statement: StatementOpt = None,
-    partner: PartnerOpt = None,
-    chain: ChainOpt = None,
-    period: PeriodOpt = None,
-    month: MonthOpt = None,
-) -> None:
-    _transition(rt, "release", statement=statement, partner=partner, chain=chain, period=period, month=month)
+)(_selecting_transition("release"))
+
+# Registered on the root command (`aurora approve`) by `register`.
+approve = _selecting_transition("approve")
 
 
 @command(
@@ -286,17 +287,6 @@ def reopen(
         month=month,
         reason=reason,
     )
-
-
-def approve(
-    rt: Runtime,
-    statement: StatementOpt = None,
-    partner: PartnerOpt = None,
-    chain: ChainOpt = None,
-    period: PeriodOpt = None,
-    month: MonthOpt = None,
-) -> None:
-    _transition(rt, "approve", statement=statement, partner=partner, chain=chain, period=period, month=month)
 
 
 def register(app: typer.Typer) -> None:

@@ -163,14 +163,11 @@ def _finish(
             reason=reason,
         )
         if change is not None:
-            audit(
+            change.record(
                 session,
-                action="GENERATE_STATEMENT",
-                resource_type="statement",
-                resource_id=str(change.statement_id),
-                before=change.before,
-                after=change.after,
-                reason=f"totals refreshed after {action} on line {line.line_id}",
+                audit,
+                "GENERATE_STATEMENT",
+                f"totals refreshed after {action} on line {line.line_id}",
             )
     return result
 

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from aurora_cli.services.audit_sink import RecordAudit
 
 
 def snapshot(row: Any) -> dict[str, Any]:
@@ -26,3 +29,15 @@ class StatementChange:
     statement_id: uuid.UUID
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+    def record(self, session: Session, audit: RecordAudit, action: str, reason: str | None) -> None:
+        """The audit row of this change to a statement."""
+        audit(
+            session,
+            action=action,
+            resource_type="statement",
+            resource_id=str(self.statement_id),
+            before=self.before,
+            after=self.after,
+            reason=reason,
+        )

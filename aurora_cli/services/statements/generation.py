@@ -206,15 +206,7 @@ def generate_statements(
             item.update(partner_name=row["partner_name"], period_identifier=row["period_identifier"])
     if audit is not None:
         for change, reason in result.changes:
-            audit(
-                session,
-                action="GENERATE_STATEMENT",
-                resource_type="statement",
-                resource_id=str(change.statement_id),
-                before=change.before,
-                after=change.after,
-                reason=reason,
-            )
+            change.record(session, audit, "GENERATE_STATEMENT", reason)
     return result
 
 

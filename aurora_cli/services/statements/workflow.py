@@ -210,15 +210,7 @@ def apply_transition(
         changes.append(StatementChange(statement.statement_id, before, snapshot(statement)))
     if audit is not None:
         for change in changes:
-            audit(
-                session,
-                action=transition.audit_action,
-                resource_type="statement",
-                resource_id=str(change.statement_id),
-                before=change.before,
-                after=change.after,
-                reason=reason,
-            )
+            change.record(session, audit, transition.audit_action, reason)
     return TransitionResult(transition, changes)
 
 
