@@ -1,4 +1,4 @@
-"""`aurora compute-commissions` and `aurora commissions show`: parse, call `services.commissions`, render.
+"""`aurora compute-commissions` and `aurora commissions show`: parse, call the service, render; no rules here.
 
 `register` also adds the agreements group (`cli.agreements_cmd`). The engine's rules live in
 `services.commissions`; this module only words its results.

@@ -1,4 +1,4 @@
-"""`aurora export statement|pnl`: parse, call `services.exports`, write the bytes or say where they went."""
+"""`aurora export statement|pnl`: parse, call `services.exports`, say where the bytes went; no rules here."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The option types of the agreements, commissions, statements, override, approve and export commands.
+"""The option types of the finance commands (agreements … export), declared once; types only, no checks.
 
 Declared once here; at merge they point at the shared `cli/options.py`. Types only: no parsing,
 no checks (those are `cli.finance_words`).

@@ -1,4 +1,4 @@
-"""Command-line words for the finance commands: building selections from options, naming flags in errors.
+"""Command-line words of the finance commands: option checks, selectors, flags in errors; no database.
 
 Owns the checks of option combinations ("give exactly one of --period or --month"), turning the
 options into the services' `StatementSelector`, who a PARTNER user is scoped to, and rewording the

@@ -1,4 +1,4 @@
-"""`aurora override LINE`: set or clear a commission line's override via `services.overrides`, then say so."""
+"""`aurora override LINE`: set or clear a line's override via `services.overrides`, say so; no rules here."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Statements as people and scripts see them on the terminal: the table, the one-statement view, amounts.
+"""Statements on the terminal: the statements table and a total's native (display) wording; never queries.
 
 Owns the columns and headers of the statements table and the "native (display)" wording of a
 statement's total; it never queries the database.

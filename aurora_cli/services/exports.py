@@ -1,4 +1,4 @@
-"""Exports (SPEC §10): a partner's statement as CSV, PDF or JSON, and validator P&L as CSV or JSON.
+"""Exports (SPEC §10): statements as CSV/PDF/JSON, P&L as CSV/JSON; never formats amounts or prints.
 
 This module owns turning the database's statements and lines into the renderer's
 `StatementDocument` (partner, chain, the per-period statements of a period or a UTC month with who

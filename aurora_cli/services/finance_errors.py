@@ -1,7 +1,9 @@
-"""Typed errors for a malformed value given to a finance service: they name the field, never a flag.
+"""Typed errors of the finance services, carrying the facts; they name fields and steps, never a flag.
 
-The CLI words them for the command line (`--month '2025-13' is not a month …`); a script or test
-reads `field` and `reason`. Nothing here touches the database or the terminal.
+The CLI (`cli.finance_words`) words them for the command line (`--month '2025-13' is not a month
+…`); a script or test reads their attributes. Nothing here touches the database or the terminal.
+Errors that need a service's own types live beside it (`statements.NoStatement`,
+`statements.TransitionRefused`, `overrides.LineLocked`, `overrides.NoLine`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Manual overrides of commission lines (SPEC §9).
+"""Manual overrides of commission lines (SPEC §9); never prints, never touches a statement past DRAFT.
 
 This module owns setting and clearing a line's override: the amount (whole native units), who,
 when and why, and `final_amount_native` (the override if set, else the pre-override amount). An

@@ -1,9 +1,9 @@
-"""Applying an agreement file (SPEC §7): a validated `AgreementFile` becomes partner, agreement, version,
-rules and clients rows, idempotently; it never prints and never commits.
+"""Applying an agreement file (SPEC §7) to the database, idempotently; never prints, never commits.
 
-Partners are identified by `[partner] name`, agreements by (partner, `[agreement] name`). Terms
-(rules and clients) are versioned: changed terms create the next `agreement_versions` row and close
-the previous one, whose rules and clients stay for history. Partner details and the agreement's own
+A validated `AgreementFile` becomes partner, agreement, version, rules and clients rows. Partners
+are identified by `[partner] name`, agreements by (partner, `[agreement] name`). Terms (rules and
+clients) are versioned: changed terms create the next `agreement_versions` row and close the
+previous one, whose rules and clients stay for history. Partner details and the agreement's own
 fields (status, dates) are updated in place without a new version. Applying the same file twice
 changes nothing. Every change is recorded through the `audit` the caller gives, in its transaction;
 `plan_agreement` says what an apply would do without keeping anything.

@@ -1,4 +1,4 @@
-"""What a statement command changed: before/after snapshots of rows, for results and audit rows.
+"""What a statement command changed: before/after row snapshots and their audit row; never queries.
 
 Owns the snapshot form of a mapped row (every column by its column name) and `StatementChange`;
 it never queries or writes the database.

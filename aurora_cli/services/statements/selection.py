@@ -1,4 +1,4 @@
-"""Which statements a command means: partner by name, periods by identifier or UTC month, a selector.
+"""Which statements a user means (partner, periods or UTC month, selector); never parses options or writes.
 
 Owns finding partners, periods and statements from what a user named; it never parses command-line
 options (the CLI builds a `StatementSelector`), never prints and never changes a row.
