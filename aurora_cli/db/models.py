@@ -45,6 +45,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, ENUM, INET, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from aurora_cli.domain.agreement_file import AgreementStatus
+from aurora_cli.domain.commission import AttributionMethod, RevenueComponent
+
 MATERIALIZED_VIEWS = ("mv_partner_commissions_summary", "mv_validator_revenue_summary")
 
 # Constraints declared without a name get the name PostgreSQL itself gives an unnamed constraint,
@@ -78,24 +81,8 @@ class DataType(enum.StrEnum):
     META = "META"
 
 
-class RevenueComponent(enum.StrEnum):
-    EXEC_FEES = "EXEC_FEES"
-    MEV_TIPS = "MEV_TIPS"
-    VOTE_REWARDS = "VOTE_REWARDS"
-    COMMISSION = "COMMISSION"
-
-
-class AttributionMethod(enum.StrEnum):
-    CLIENT_REVENUE = "CLIENT_REVENUE"
-    STAKE_WEIGHT = "STAKE_WEIGHT"
-    FIXED_SHARE = "FIXED_SHARE"
-
-
-class AgreementStatus(enum.StrEnum):
-    DRAFT = "DRAFT"
-    ACTIVE = "ACTIVE"
-    SUSPENDED = "SUSPENDED"
-    TERMINATED = "TERMINATED"
+# RevenueComponent, AttributionMethod and AgreementStatus are business vocabulary: defined once in
+# domain/ (imported above) and mapped here onto their PostgreSQL enum types.
 
 
 class StatementStatus(enum.StrEnum):
