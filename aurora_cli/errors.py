@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 _PARAM = re.compile(r"\{param:([a-z_]+)\}")
 
@@ -74,15 +73,6 @@ class Conflict(AuroraError):
 class DatabaseUnavailable(AuroraError):
     """The database cannot be reached or is not initialised."""
 
-
-def __getattr__(name: str) -> Any:
-    # Temporary: services/statements.py still raises UsageError until its split lands. The class
-    # lives in the CLI layer; this lazy alias avoids importing the CLI while errors.py loads.
-    if name == "UsageError":
-        from aurora_cli.cli.exit_codes import UsageError
-
-        return UsageError
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Incomplete(AuroraError):

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from aurora_cli.cli.finance_options import AgreementPath, PartnerOpt
 from aurora_cli.cli.finance_words import in_flag_words, own_partner
 from aurora_cli.cli.frame import Runtime, command
+from aurora_cli.cli.options import AgreementPath, Partner
 from aurora_cli.domain.agreement_file import load_agreement_file
 from aurora_cli.domain.permissions import Permission
 from aurora_cli.services import agreements
@@ -101,7 +101,7 @@ def agreements_list(rt: Runtime) -> None:
 def agreements_show(
     rt: Runtime,
     name: Annotated[str, typer.Argument(help="The agreement's name.", show_default=False)],
-    partner: PartnerOpt = None,
+    partner: Partner = None,
 ) -> None:
     with rt.transaction() as session:
         doc = agreements.agreement_details(session, name, partner_name=partner, partner_id=own_partner(rt))

@@ -11,9 +11,9 @@ from typing import Annotated, Any
 import typer
 
 from aurora_cli.cli import agreements_cmd
-from aurora_cli.cli.finance_options import Chain, NoWait, PartnerOpt, Period
 from aurora_cli.cli.finance_words import own_partner
 from aurora_cli.cli.frame import Runtime, command
+from aurora_cli.cli.options import Chain, NoWait, Partner, Period
 from aurora_cli.domain.canonical_json import jsonable
 from aurora_cli.domain.money import to_plain_string
 from aurora_cli.domain.permissions import Permission
@@ -138,7 +138,7 @@ LINE_AMOUNTS = ["base_amount_native", "commission_rate_bps", "final_amount_nativ
     permission=Permission.READ_COMMISSIONS,
     help="The commission lines of one period, with totals per partner.",
 )
-def commissions_show(rt: Runtime, chain: Chain, period: Period, partner: PartnerOpt = None) -> None:
+def commissions_show(rt: Runtime, chain: Chain, period: Period, partner: Partner = None) -> None:
     with rt.transaction() as session:
         lines = commissions.commission_lines(
             session, chain, period, partner_name=partner, own_partner_id=own_partner(rt)

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from aurora_cli.cli.finance_options import Chain, MonthOpt, OutOpt, Partner, PeriodOpt
 from aurora_cli.cli.finance_words import in_flag_words, require_period_or_month
 from aurora_cli.cli.frame import Runtime, command
+from aurora_cli.cli.options import Chain, Month, Out, PeriodSelector, RequiredPartner
 from aurora_cli.domain.permissions import Permission
 from aurora_cli.services import exports
 from aurora_cli.services.statements import Viewer
@@ -52,12 +52,12 @@ def _report_export(rt: Runtime, result: exports.ExportResult, what: str) -> None
 @in_flag_words
 def export_statement(
     rt: Runtime,
-    partner: Partner,
+    partner: RequiredPartner,
     chain: Chain,
     format: Annotated[StatementFormat, typer.Option("--format", help="csv, pdf or json.")],
-    out: OutOpt,
-    period: PeriodOpt = None,
-    month: MonthOpt = None,
+    out: Out,
+    period: PeriodSelector = None,
+    month: Month = None,
 ) -> None:
     require_period_or_month(period, month)
     with rt.transaction() as session:
@@ -93,7 +93,7 @@ def export_pnl(
     rt: Runtime,
     chain: Chain,
     format: Annotated[PnlFormat, typer.Option("--format", help="csv or json.")],
-    out: OutOpt,
+    out: Out,
     period: Annotated[str | None, typer.Option("--period", help="Only this period.")] = None,
 ) -> None:
     with rt.transaction() as session:

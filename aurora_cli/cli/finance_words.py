@@ -13,8 +13,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from aurora_cli.cli.exit_codes import UsageError
 from aurora_cli.cli.frame import Runtime
-from aurora_cli.errors import Conflict, InvalidInput, NotFound, PermissionDenied, UsageError
+from aurora_cli.domain.permissions import Role
+from aurora_cli.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from aurora_cli.services.finance_errors import (
     AmbiguousAgreement,
     AmbiguousPartner,
@@ -72,7 +74,7 @@ def statement_selector(
 
 def own_partner(rt: Runtime) -> str | None:
     """PARTNER users see only their own partner's rows; None for everyone else."""
-    if rt.user is None or rt.user.role != "PARTNER":
+    if rt.user is None or rt.user.role != Role.PARTNER:
         return None
     if not rt.user.partner_id:
         raise PermissionDenied(

@@ -151,10 +151,6 @@ class Runtime:
         """What services write their audit rows through: this invocation, the user acting now."""
         return audit.AuditTrail(self.correlation_id, self.user_id)
 
-    def audit(self, session: Session, **entry: Any) -> None:
-        # Temporary, for statements_cmd/commissions_cmd until they pass `rt.trail` to their services.
-        self.trail(session, **entry)
-
     def audit_invocation(self, path: str, code: ExitCode, error: str | None) -> None:
         """Best effort: the invocation's own audit row, in its own transaction."""
         if self.audited:

@@ -12,6 +12,8 @@ import typer
 
 Chain = Annotated[str, typer.Option("--chain", help="Chain id, e.g. solana-mainnet.")]
 ChainFilter = Annotated[str | None, typer.Option("--chain", help="Only this chain.")]
+# Optional where other options can stand in (a statement id selects its chain itself).
+ChainSelector = Annotated[str | None, typer.Option("--chain", help="Chain id, e.g. solana-mainnet.")]
 
 _PERIOD_HELP = "Epoch number (Solana) or UTC day YYYY-MM-DD (Ethereum)."
 Period = Annotated[str, typer.Option("--period", help=_PERIOD_HELP)]
@@ -27,6 +29,12 @@ Month = Annotated[
 ]
 
 Partner = Annotated[str | None, typer.Option("--partner", help="Partner name.")]
+RequiredPartner = Annotated[str, typer.Option("--partner", help="Partner name.")]
+Statement = Annotated[str | None, typer.Option("--statement", help="A statement id.")]
+Out = Annotated[str, typer.Option("--out", help="File to write; - writes CSV or JSON to stdout.")]
+AgreementPath = Annotated[
+    Path, typer.Argument(help="The agreement TOML file.", exists=False, dir_okay=False, show_default=False)
+]
 ValidatorFilter = Annotated[str | None, typer.Option("--validator", help="Only this validator key.")]
 
 NoWait = Annotated[bool, typer.Option("--no-wait", help="Exit 5 at once if another run holds this period.")]

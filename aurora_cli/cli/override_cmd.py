@@ -6,11 +6,11 @@ from typing import Annotated
 
 import typer
 
+from aurora_cli.cli.exit_codes import UsageError
 from aurora_cli.cli.finance_words import in_flag_words
 from aurora_cli.cli.frame import Runtime, command
 from aurora_cli.domain.money import to_plain_string
 from aurora_cli.domain.permissions import Permission
-from aurora_cli.errors import UsageError
 from aurora_cli.render.statement_table import statement_total
 from aurora_cli.services import overrides, statements
 

@@ -12,11 +12,12 @@ from typing import Annotated
 import typer
 
 from aurora_cli.cli import export_cmd, override_cmd
-from aurora_cli.cli.finance_options import Chain, ChainOpt, MonthOpt, PartnerOpt, PeriodOpt, StatementOpt
+from aurora_cli.cli.exit_codes import UsageError
 from aurora_cli.cli.finance_words import in_flag_words, require_period_or_month, statement_selector
 from aurora_cli.cli.frame import Runtime, command
+from aurora_cli.cli.options import Chain, ChainSelector, Month, Partner, PeriodSelector, Statement
 from aurora_cli.domain.permissions import Permission
-from aurora_cli.errors import NotFound, UsageError
+from aurora_cli.errors import NotFound
 from aurora_cli.render.statement_table import emit_statements, statement_total
 from aurora_cli.services import statements
 from aurora_cli.services.statements import Viewer
@@ -35,8 +36,8 @@ statements_app = typer.Typer(help="Partner commission statements and their workf
 def generate(
     rt: Runtime,
     chain: Chain,
-    period: PeriodOpt = None,
-    month: MonthOpt = None,
+    period: PeriodSelector = None,
+    month: Month = None,
     allow_unfinalized: Annotated[
         bool,
         typer.Option(
@@ -88,10 +89,10 @@ def generate(
 @in_flag_words
 def list_statements(
     rt: Runtime,
-    chain: ChainOpt = None,
-    period: PeriodOpt = None,
-    month: MonthOpt = None,
-    partner: PartnerOpt = None,
+    chain: ChainSelector = None,
+    period: PeriodSelector = None,
+    month: Month = None,
+    partner: Partner = None,
     status: Annotated[
         str | None, typer.Option("--status", help="DRAFT, PENDING_APPROVAL, APPROVED, RELEASED or PAID.")
     ] = None,
@@ -125,10 +126,10 @@ def list_statements(
 @in_flag_words
 def show(
     rt: Runtime,
-    statement: StatementOpt = None,
-    partner: PartnerOpt = None,
-    chain: ChainOpt = None,
-    period: PeriodOpt = None,
+    statement: Statement = None,
+    partner: Partner = None,
+    chain: ChainSelector = None,
+    period: PeriodSelector = None,
 ) -> None:
     selector = statement_selector(
         statement=statement, partner=partner, chain=chain, period=period, month=None
@@ -202,11 +203,11 @@ def _selecting_transition(name: str) -> Callable[..., None]:
 
     def run(
         rt: Runtime,
-        statement: StatementOpt = None,
-        partner: PartnerOpt = None,
-        chain: ChainOpt = None,
-        period: PeriodOpt = None,
-        month: MonthOpt = None,
+        statement: Statement = None,
+        partner: Partner = None,
+        chain: ChainSelector = None,
+        period: PeriodSelector = None,
+        month: Month = None,
     ) -> None:
         _transition(rt, name, statement=statement, partner=partner, chain=chain, period=period, month=month)
 
@@ -243,11 +244,11 @@ approve = _selecting_transition("approve")
 def mark_paid(
     rt: Runtime,
     reference: Annotated[str, typer.Option("--reference", help="The payment's transaction id or reference.")],
-    statement: StatementOpt = None,
-    partner: PartnerOpt = None,
-    chain: ChainOpt = None,
-    period: PeriodOpt = None,
-    month: MonthOpt = None,
+    statement: Statement = None,
+    partner: Partner = None,
+    chain: ChainSelector = None,
+    period: PeriodSelector = None,
+    month: Month = None,
 ) -> None:
     _transition(
         rt,
@@ -271,11 +272,11 @@ def mark_paid(
 def reopen(
     rt: Runtime,
     reason: Annotated[str, typer.Option("--reason", help="Why the statement goes back to DRAFT.")],
-    statement: StatementOpt = None,
-    partner: PartnerOpt = None,
-    chain: ChainOpt = None,
-    period: PeriodOpt = None,
-    month: MonthOpt = None,
+    statement: Statement = None,
+    partner: Partner = None,
+    chain: ChainSelector = None,
+    period: PeriodSelector = None,
+    month: Month = None,
 ) -> None:
     _transition(
         rt,

@@ -47,6 +47,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from aurora_cli.domain.agreement_file import AgreementStatus
 from aurora_cli.domain.commission import AttributionMethod, RevenueComponent
+from aurora_cli.domain.permissions import Role
 
 MATERIALIZED_VIEWS = ("mv_partner_commissions_summary", "mv_validator_revenue_summary")
 
@@ -93,12 +94,7 @@ class StatementStatus(enum.StrEnum):
     PAID = "PAID"
 
 
-class UserRole(enum.StrEnum):
-    ADMIN = "ADMIN"
-    FINANCE = "FINANCE"
-    OPS = "OPS"
-    PARTNER = "PARTNER"
-    AUDITOR = "AUDITOR"
+UserRole = Role  # the database enum `user_role` holds the domain's roles
 
 
 class AuditAction(enum.StrEnum):

@@ -132,10 +132,10 @@ def adapter_for(provider_name: str) -> ProviderAdapter | None:
 
 
 def _load_builtin_adapters() -> None:
-    from aurora_cli.providers import file  # noqa: F401  (registers itself)
-
     # HTTP adapters register themselves on import; one missing module must not hide the others.
     import importlib
+
+    from aurora_cli.providers import file  # noqa: F401  (registers itself)
 
     for module in ("solana_rpc", "jito", "solanabeach", "beacon", "mevboost_relay"):
         try:

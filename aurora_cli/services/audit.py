@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from aurora_cli.db.engine import transaction
 from aurora_cli.db.models import AuditAction, AuditLog, User
+from aurora_cli.domain.canonical_json import jsonable
 from aurora_cli.errors import InvalidInput, NotFound, param
-from aurora_cli.render.output import jsonable
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x4155_4449  # 'AUDI'

@@ -18,7 +18,7 @@ from aurora_cli.db.engine import transaction
 from aurora_cli.db.models import CanonicalPeriod, Provider
 from aurora_cli.errors import InvalidInput, NotFound
 from aurora_cli.providers.http import FetchFailed, ProviderClient, RetryPolicy, RpcError
-from aurora_cli.providers.solana_rpc import EpochSchedule, SKIPPED_SLOT_CODES
+from aurora_cli.providers.solana_rpc import SKIPPED_SLOT_CODES, EpochSchedule
 from aurora_cli.services.audit import Recorder
 from aurora_cli.services.periods import find_period, get_chain, period_row
 

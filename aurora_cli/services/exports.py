@@ -40,7 +40,7 @@ from aurora_cli.render.statement import (
     write_statement_json,
 )
 from aurora_cli.services import pnl
-from aurora_cli.services.audit_sink import RecordAudit
+from aurora_cli.services.audit import Recorder
 from aurora_cli.services.finance_errors import InvalidField
 from aurora_cli.services.periods import get_chain
 from aurora_cli.services.statements import (
@@ -197,7 +197,7 @@ def export_statement(
     out: Path | None,
     viewer: Viewer,
     issuer_name: str,
-    audit: RecordAudit | None = None,
+    audit: Recorder | None = None,
 ) -> ExportResult:
     """Write the statement document as `fmt` to `out` (None: return the content, for stdout)."""
     if fmt not in STATEMENT_FORMATS:
@@ -336,7 +336,7 @@ def export_pnl(
     fmt: str,
     out: Path | None,
     allowed_validators: Sequence[str] | None = None,
-    audit: RecordAudit | None = None,
+    audit: Recorder | None = None,
 ) -> ExportResult:
     """Validator P&L rows (SPEC §6) as CSV (one header row, stable columns) or a JSON array."""
     if fmt not in PNL_FORMATS:

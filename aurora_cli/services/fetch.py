@@ -23,8 +23,8 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from aurora_cli.db.engine import transaction
-from aurora_cli.domain.canonical_json import canonical_json, sha256_hex
 from aurora_cli.db.models import CanonicalValidatorIdentity, ChainProviderMapping, Provider
+from aurora_cli.domain.canonical_json import canonical_json, sha256_hex
 from aurora_cli.errors import AuroraError, InvalidInput, NotFound
 from aurora_cli.providers.base import FetchTarget, RunContext, adapter_for, is_http_adapter
 from aurora_cli.providers.http import (

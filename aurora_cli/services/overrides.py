@@ -24,7 +24,7 @@ from sqlalchemy.orm.exc import ObjectDeletedError
 from aurora_cli.db.models import PartnerCommissionLine, PartnerCommissionStatement, StatementStatus
 from aurora_cli.domain.money import is_whole_units, parse_amount
 from aurora_cli.errors import Conflict, InvalidInput, NotFound
-from aurora_cli.services.audit_sink import RecordAudit
+from aurora_cli.services.audit import Recorder
 from aurora_cli.services.finance_errors import InvalidField
 from aurora_cli.services.statements import (
     StatementChange,
@@ -97,7 +97,7 @@ def set_override(
     *,
     reason: str,
     actor_user_id: uuid.UUID | None,
-    audit: RecordAudit | None = None,
+    audit: Recorder | None = None,
 ) -> OverrideResult:
     """Override a line's amount; refused (Conflict) once its statement is past DRAFT."""
     reason = _reason(reason)
@@ -120,7 +120,7 @@ def clear_override(
     *,
     reason: str,
     actor_user_id: uuid.UUID | None,
-    audit: RecordAudit | None = None,
+    audit: Recorder | None = None,
 ) -> OverrideResult:
     """Remove a line's override: its final amount goes back to the computed (pre-override) amount."""
     _reason(reason)
@@ -145,7 +145,7 @@ def _finish(
     action: str,
     before: dict[str, Any],
     reason: str,
-    audit: RecordAudit | None,
+    audit: Recorder | None,
 ) -> OverrideResult:
     session.flush()
     change = refresh_draft_totals(session, statement) if statement is not None else None

@@ -5,17 +5,15 @@ attempt counts, faults, gap-filling reruns and no secret anywhere."""
 from __future__ import annotations
 
 import shutil
-from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from aurora_cli.providers.http import RetryPolicy
-from aurora_cli.services import fetch, normalize
-from aurora_cli.db.engine import transaction
-from tests.providers.http_server import Reply
+from aurora_cli.services import fetch
 from tests.providers import solana_chain as chain
+from tests.providers.http_server import Reply
 from tests.providers.solana_chain import EPOCH, V1, V2, VOTE2
 
 SOL = "solana-mainnet"

@@ -30,7 +30,7 @@ from aurora_cli.services.agreements.snapshots import (
     rule_snapshot,
     version_snapshot,
 )
-from aurora_cli.services.audit_sink import RecordAudit
+from aurora_cli.services.audit import Recorder
 
 # The parts of the normalized terms that are versioned; partner details and the agreement's status
 # and dates are facts about the relationship, updated in place.
@@ -120,7 +120,7 @@ def apply_agreement(
     *,
     user_id: uuid.UUID | None = None,
     now: datetime | None = None,
-    audit: RecordAudit | None = None,
+    audit: Recorder | None = None,
     audit_reason: str | None = None,
 ) -> ApplyResult:
     """Create or update the file's partner and agreement; see the module docstring for the rules.

@@ -23,7 +23,7 @@ from aurora_cli.db.engine import transaction
 from aurora_cli.domain.commission import attributed_base, compute_rule
 from aurora_cli.domain.tiers import TierTable, rate_reached_bps
 from aurora_cli.errors import NotFound
-from aurora_cli.services.audit_sink import RecordAudit
+from aurora_cli.services.audit import Recorder
 from aurora_cli.services.commissions.reconcile import reconcile
 from aurora_cli.services.commissions.results import CommissionResult, ComputedLine, LineIdentity, RuleOutcome
 from aurora_cli.services.periods import get_chain, get_period
@@ -113,7 +113,7 @@ def compute_commissions(
     period: str,
     *,
     dry_run: bool = False,
-    audit: RecordAudit | None = None,
+    audit: Recorder | None = None,
 ) -> CommissionResult:
     """SPEC §8 for one (chain, period) in the caller's transaction; with `dry_run`, write nothing.
 
@@ -217,7 +217,7 @@ def _compute_one_rule(
 
 
 def run_compute_commissions(
-    engine: Engine, audit: RecordAudit, *, chain_id: str, period: str, dry_run: bool = False
+    engine: Engine, audit: Recorder, *, chain_id: str, period: str, dry_run: bool = False
 ) -> CommissionResult:
     """One transaction: compute, and (unless a dry run) record the RECOMPUTE audit row with it.
 

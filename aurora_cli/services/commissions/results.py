@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from aurora_cli.domain.canonical_json import jsonable
 from aurora_cli.domain.money import to_plain_string
-from aurora_cli.services.audit_sink import RecordAudit
+from aurora_cli.services.audit import Recorder
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 
@@ -191,7 +191,7 @@ class CommissionResult:
             }
         )
 
-    def record_recompute(self, session: Session, audit: RecordAudit) -> None:
+    def record_recompute(self, session: Session, audit: Recorder) -> None:
         """The one RECOMPUTE audit row of this (chain, period)."""
         audit(
             session,

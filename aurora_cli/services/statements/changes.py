@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
-from aurora_cli.services.audit_sink import RecordAudit
+from aurora_cli.services.audit import Recorder
 
 
 def snapshot(row: Any) -> dict[str, Any]:
@@ -30,7 +30,7 @@ class StatementChange:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
 
-    def record(self, session: Session, audit: RecordAudit, action: str, reason: str | None) -> None:
+    def record(self, session: Session, audit: Recorder, action: str, reason: str | None) -> None:
         """The audit row of this change to a statement."""
         audit(
             session,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from aurora_cli.db.models import PartnerCommissionLine, PartnerCommissionStatement, StatementStatus
 from aurora_cli.domain.money import to_plain_string
-from aurora_cli.services.audit_sink import RecordAudit
+from aurora_cli.services.audit import Recorder
 from aurora_cli.services.finance_errors import UnfinalizedPeriods
 from aurora_cli.services.statements.changes import StatementChange, snapshot
 from aurora_cli.services.statements.selection import select_periods
@@ -136,7 +136,7 @@ def generate_statements(
     month: str | None = None,
     allow_unfinalized: bool = False,
     actor_user_id: uuid.UUID | None = None,
-    audit: RecordAudit | None = None,
+    audit: Recorder | None = None,
 ) -> GenerateResult:
     """Write one DRAFT statement per (partner, chain, period) with lines; see the module docstring.
 

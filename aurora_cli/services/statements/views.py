@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from aurora_cli.db.models import StatementStatus
+from aurora_cli.domain.permissions import Role
 from aurora_cli.services.finance_errors import InvalidField
 from aurora_cli.services.periods import get_chain, get_period
 from aurora_cli.services.statements.selection import get_partner, month_bounds
@@ -94,7 +95,7 @@ class Viewer:
 
     @property
     def is_partner(self) -> bool:
-        return self.role == "PARTNER"
+        return self.role == Role.PARTNER
 
 
 def statement_rows(

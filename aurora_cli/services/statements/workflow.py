@@ -19,8 +19,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aurora_cli.db.models import PartnerCommissionStatement, StatementStatus
+from aurora_cli.domain.permissions import Role
 from aurora_cli.errors import Conflict
-from aurora_cli.services.audit_sink import RecordAudit
+from aurora_cli.services.audit import Recorder
 from aurora_cli.services.finance_errors import InvalidField
 from aurora_cli.services.statements.changes import StatementChange, snapshot
 from aurora_cli.services.statements.generation import line_totals, stale_reason
@@ -167,10 +168,10 @@ def apply_transition(
     name: str,
     *,
     actor_user_id: uuid.UUID,
-    actor_role: str = "ADMIN",
+    actor_role: str = Role.ADMIN,
     reference: str | None = None,
     reason: str | None = None,
-    audit: RecordAudit | None = None,
+    audit: Recorder | None = None,
 ) -> TransitionResult:
     """Move every selected statement one step, or none of them (one transaction, rows locked).
 
@@ -230,7 +231,7 @@ def _refusal(
     # SPEC §11: FINANCE may release and mark paid, but not what it submitted itself.
     if (
         transition.name in ("release", "mark-paid")
-        and actor_role == "FINANCE"
+        and actor_role == Role.FINANCE
         and statement.submitted_by == actor_user_id
     ):
         return (
