@@ -30,7 +30,7 @@ def agreements_apply(rt: Runtime, file: AgreementPath) -> None:
             session,
             agreement_file,
             user_id=rt.user_id,
-            audit=rt.audit,
+            audit=rt.trail,
             audit_reason=f"agreements apply {file.name}",
         )
     _report_apply(rt, result, planned=False)

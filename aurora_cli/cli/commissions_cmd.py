@@ -34,7 +34,7 @@ def compute_commissions(
 ) -> None:
     with rt.period_lock(chain, period, no_wait=no_wait):
         result = commissions.run_compute_commissions(
-            rt.engine, rt.audit, chain_id=chain, period=period, dry_run=dry_run
+            rt.engine, rt.trail, chain_id=chain, period=period, dry_run=dry_run
         )
     _report_compute(rt, result)
 

@@ -71,7 +71,7 @@ def export_statement(
             out=_out_path(out),
             viewer=Viewer.of(rt.user),
             issuer_name=rt.settings.issuer_name,
-            audit=rt.audit,
+            audit=rt.trail,
         )
     _report_export(rt, result, f"the statement of {result.scope} ({result.rows} lines)")
     if result.missing_periods:
@@ -104,6 +104,6 @@ def export_pnl(
             fmt=format.value,
             out=_out_path(out),
             allowed_validators=rt.user.allowed_validator_keys,
-            audit=rt.audit,
+            audit=rt.trail,
         )
     _report_export(rt, result, f"the P&L of {result.scope} ({result.rows} rows)")

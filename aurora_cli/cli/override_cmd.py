@@ -35,12 +35,12 @@ def override(
     with rt.transaction() as session:
         if clear:
             result = overrides.clear_override(
-                session, line_id, reason=reason, actor_user_id=rt.user_id, audit=rt.audit
+                session, line_id, reason=reason, actor_user_id=rt.user_id, audit=rt.trail
             )
         else:
             value = overrides.parse_override_amount(amount or "")
             result = overrides.set_override(
-                session, line_id, value, reason=reason, actor_user_id=rt.user_id, audit=rt.audit
+                session, line_id, value, reason=reason, actor_user_id=rt.user_id, audit=rt.trail
             )
         row = (
             statements.statement_rows(session, statement_ids=[result.statement.statement_id])[0]

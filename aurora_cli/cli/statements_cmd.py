@@ -54,7 +54,7 @@ def generate(
             month=month,
             allow_unfinalized=allow_unfinalized,
             actor_user_id=rt.user_id,
-            audit=rt.audit,
+            audit=rt.trail,
         )
     s = result.summary()
     rt.output.say(
@@ -185,7 +185,7 @@ def _transition(
             actor_role=rt.user.role,
             reference=reference,
             reason=reason,
-            audit=rt.audit,
+            audit=rt.trail,
         )
         rows = statements.statement_rows(session, statement_ids=result.statement_ids)
     for row in rows:

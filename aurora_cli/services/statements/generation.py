@@ -141,7 +141,7 @@ def generate_statements(
     """Write one DRAFT statement per (partner, chain, period) with lines; see the module docstring.
 
     Periods must be finalized unless `allow_unfinalized` (then each statement of an unfinalized
-    period records it in its metadata). `audit`, when given (the CLI's `rt.audit`), records one
+    period records it in its metadata). `audit`, when given (the CLI's `rt.trail`), records one
     GENERATE_STATEMENT row per created, updated or removed statement with before/after snapshots.
     """
     periods = select_periods(session, chain_id, period=period, month=month)
