@@ -45,7 +45,7 @@ def untracked_fetch() -> Iterator[FetchProgress | None]:
 class StepOutcome(StrEnum):
     OK = "ok"
     PARTIAL = "partial"  # some items failed (bad lines skipped, invalid payloads): the rerun fills in
-    FAILED = "failed"  # nothing could be fetched: the steps after it have nothing new to work on
+    FAILED = "failed"  # a provider run fetched nothing (the others' items are kept)
 
 
 @dataclass
@@ -53,6 +53,8 @@ class StepReport:
     step: str
     outcome: StepOutcome
     summary: dict[str, Any]
+    # Nothing new came of this step at all, so the steps after it would only repeat old results.
+    halts: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,12 @@ def fetch_step(work: PeriodWork) -> StepReport:
             audit=work.trail,
         )
     summary = report.summary()
-    outcome = {"FAILED": StepOutcome.FAILED, "PARTIAL": StepOutcome.PARTIAL}.get(summary["status"], StepOutcome.OK)
-    return StepReport("fetch", outcome, summary)
+    statuses = {run["status"] for run in summary["runs"]}
+    if "FAILED" in statuses:
+        outcome = StepOutcome.FAILED
+    else:
+        outcome = _partial_if("PARTIAL" in statuses)
+    return StepReport("fetch", outcome, summary, halts=summary["status"] == "FAILED")
 
 
 def normalize_step(work: PeriodWork) -> StepReport:
@@ -208,7 +214,7 @@ def run_period(
     lock_timeout_seconds: int,
 ) -> PeriodRun:
     """Run `steps` in order under the period's advisory lock; stop before a step `role` may not run,
-    and after a step that failed whole (a fetch that got nothing)."""
+    and after a step that brought nothing new at all (a fetch where every provider failed)."""
     run = PeriodRun()
     with period_lock(
         work.engine, work.chain_id, work.period, wait=wait, timeout_seconds=lock_timeout_seconds
@@ -218,7 +224,7 @@ def run_period(
                 run.withheld = step
                 break
             run.reports.append(step.run(work))
-            if run.reports[-1].outcome is StepOutcome.FAILED:
+            if run.reports[-1].halts:
                 break
     return run
 

@@ -55,7 +55,3 @@ def test_the_audit_outcome_of_each_code() -> None:
     ]
 
 
-def test_the_usage_error_alias_in_errors_is_the_cli_class_until_statements_is_split() -> None:
-    from aurora_cli import errors
-
-    assert errors.UsageError is UsageError
