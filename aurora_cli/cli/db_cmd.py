@@ -13,6 +13,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import make_url, text
 
 from aurora_cli.cli.frame import Runtime, command
+from aurora_cli.db.archive import archiving_status, ensure_archiving, wal_dir_of
 from aurora_cli.db.cluster import DATABASE, EmbeddedCluster, write_cluster_note
 from aurora_cli.db.engine import make_engine
 from aurora_cli.db.migrate import current_revision, downgrade, head_revision, sqlalchemy_url, upgrade
@@ -38,11 +39,16 @@ def _status(rt: Runtime) -> dict:
     cluster = EmbeddedCluster(settings.data_dir)
     status = cluster.status()
     revision = None
+    archiving: dict | None = None
     if status.running:
         try:
             revision = current_revision(cluster.url(DATABASE, driver="postgresql+psycopg"))
         except Exception:
             revision = None
+        try:
+            archiving = archiving_status(cluster, wal_dir_of(settings.backup_path))
+        except Exception as exc:  # status must report, not fail
+            archiving = {"healthy": False, "problem": f"archiving state unreadable: {exc}"}
     return {
         "url": status.url,
         "running": status.running,
@@ -50,7 +56,23 @@ def _status(rt: Runtime) -> dict:
         "revision": revision,
         "embedded": True,
         "server_binaries": str(status.bin_dir) if status.bin_dir else None,
+        "archiving": archiving,
     }
+
+
+def _archiving_line(archiving: dict | None) -> str | None:
+    """The archiving state in one cell of the human status table."""
+    if archiving is None:
+        return None
+    if not archiving["healthy"]:
+        return f"UNHEALTHY: {archiving['problem']}"
+    last = archiving.get("last_archived_wal")
+    if last is None:
+        return f"on, into {archiving['archive_dir']}; nothing archived yet"
+    return (
+        f"healthy, into {archiving['archive_dir']}; last {last} "
+        f"{archiving['last_archived_age_seconds']} s ago"
+    )
 
 
 def _has_users(url: str) -> bool:
@@ -76,6 +98,15 @@ def db_up(rt: Runtime) -> None:
     else:
         cluster = EmbeddedCluster(settings.data_dir)
         created = cluster.init()
+        # Before the first start of a new cluster; an older running cluster is restarted if needed.
+        archiving = ensure_archiving(
+            cluster, wal_dir_of(settings.backup_path), settings.archive_timeout_seconds
+        )
+        if archiving.changed and not created:
+            rt.output.say(
+                f"Enabled WAL archiving into {archiving.wal_dir}"
+                + (" (restarted the database to apply it)." if archiving.restarted else ".")
+            )
         if not cluster.is_running():
             rt.output.say(f"Starting PostgreSQL in {cluster.data_dir} ...")
             cluster.start()
@@ -88,7 +119,7 @@ def db_up(rt: Runtime) -> None:
     rt.output.say(
         f"Database ready at revision {after}" + ("" if before != after else " (already current)") + "."
     )
-    rt.output.single(_status(rt), title="Aurora database")
+    _show_status(rt, _status(rt), every_key=True)
 
 
 @command(app, "stop", path="db stop", permission=None, help="Stop the embedded database.")
@@ -116,11 +147,15 @@ def db_stop(rt: Runtime) -> None:
     help="Where the database is, whether it runs, its revision.",
 )
 def db_status(rt: Runtime) -> None:
-    status = _status(rt)
+    _show_status(rt, _status(rt))
+
+
+def _show_status(rt: Runtime, status: dict, *, every_key: bool = False) -> None:
     if rt.output.is_machine:
-        rt.output.single({k: status[k] for k in ("url", "running", "data_dir", "revision")})
+        keys = list(status) if every_key else ["url", "running", "data_dir", "revision", "archiving"]
+        rt.output.single({k: status.get(k) for k in keys})
     else:
-        rt.output.single(status, title="Aurora database")
+        rt.output.single(status | {"archiving": _archiving_line(status.get("archiving"))}, title="Aurora database")
 
 
 @command(
