@@ -155,7 +155,9 @@ def _show_status(rt: Runtime, status: dict, *, every_key: bool = False) -> None:
         keys = list(status) if every_key else ["url", "running", "data_dir", "revision", "archiving"]
         rt.output.single({k: status.get(k) for k in keys})
     else:
-        rt.output.single(status | {"archiving": _archiving_line(status.get("archiving"))}, title="Aurora database")
+        rt.output.single(
+            status | {"archiving": _archiving_line(status.get("archiving"))}, title="Aurora database"
+        )
 
 
 @command(
@@ -224,3 +226,12 @@ def _migration_url(rt: Runtime) -> str:
     if _has_users(url):
         rt.require(Permission.ADMINISTER)
     return url
+
+
+def _register_backups() -> None:
+    from aurora_cli.cli import backup_cmd
+
+    backup_cmd.register(app)
+
+
+_register_backups()

@@ -88,7 +88,9 @@ def prepare_wal_dir(cluster: EmbeddedCluster, wal_dir: Path) -> None:
             ancestor.chmod(mode | 0o001)
 
 
-def ensure_archiving(cluster: EmbeddedCluster, wal_dir: Path, archive_timeout_seconds: int = 60) -> ArchivingChange:
+def ensure_archiving(
+    cluster: EmbeddedCluster, wal_dir: Path, archive_timeout_seconds: int = 60
+) -> ArchivingChange:
     """Turn archiving on (or re-point it); restarts a running server when archive_mode changes."""
     prepare_wal_dir(cluster, wal_dir)
     wanted = desired_settings(cluster, wal_dir, archive_timeout_seconds)
@@ -103,9 +105,7 @@ def ensure_archiving(cluster: EmbeddedCluster, wal_dir: Path, archive_timeout_se
     with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
         current = {k: conn.execute(f"SELECT current_setting('{k}')").fetchone()[0] for k in wanted}
         # archive_timeout reads back with a unit ("1min"); compare the seconds it means.
-        seconds = conn.execute(
-            "SELECT setting FROM pg_settings WHERE name = 'archive_timeout'"
-        ).fetchone()[0]
+        seconds = conn.execute("SELECT setting FROM pg_settings WHERE name = 'archive_timeout'").fetchone()[0]
         current["archive_timeout"] = seconds
         changed = {k: v for k, v in wanted.items() if current.get(k) != v}
         for key, value in changed.items():
@@ -142,7 +142,9 @@ def read_auto_conf(cluster: EmbeddedCluster) -> dict[str, str]:
     return found
 
 
-def write_auto_conf(cluster: EmbeddedCluster, settings: dict[str, str], *, remove: tuple[str, ...] = ()) -> None:
+def write_auto_conf(
+    cluster: EmbeddedCluster, settings: dict[str, str], *, remove: tuple[str, ...] = ()
+) -> None:
     """Set (or drop) keys in postgresql.auto.conf of a stopped cluster, as ALTER SYSTEM would."""
     path = cluster.pgdata / "postgresql.auto.conf"
     lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
