@@ -215,7 +215,7 @@ def _restore(rt: Runtime, name: str, data_dir: Path, to_time: str | None, to_lat
             "compare with; restoring from the backup alone."
         )
     settings = rt.settings
-    record = backups.find_backup(settings.backup_path, name)
+    record = backups.find_backup(settings.backup_path, name, ended_by=restores.normalize_target(target))
     result = restores.restore(
         record,
         wal_dir=wal_dir_of(settings.backup_path),

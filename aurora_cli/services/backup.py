@@ -295,12 +295,20 @@ def list_backups(backup_dir: Path) -> list[BackupRecord]:
     return sorted(found, key=lambda r: r.finished_at)
 
 
-def find_backup(backup_dir: Path, name: str) -> BackupRecord:
-    """A backup by folder path, by label, or `latest`."""
+def find_backup(backup_dir: Path, name: str, *, ended_by: datetime | None = None) -> BackupRecord:
+    """A backup by folder path, by label, or `latest` (the newest that ended by `ended_by`, if given)."""
     if name == "latest":
         backups = list_backups(backup_dir)
         if not backups:
             raise NotFound(f"there is no backup in {backup_dir} yet.")
+        if ended_by is not None:
+            earlier = [b for b in backups if b.finished_at <= ended_by]
+            if not earlier:
+                raise InvalidInput(
+                    f"every backup in {backup_dir} ended after {ended_by.isoformat()} (the oldest, "
+                    f"{backups[0].label}, ended {backups[0].finished_at.isoformat()}): choose a later time."
+                )
+            return earlier[-1]
         return backups[-1]
     candidate = Path(name).expanduser()
     folder = candidate if candidate.is_dir() else Path(backup_dir) / name

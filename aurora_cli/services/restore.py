@@ -137,11 +137,17 @@ def restore(
     if source is not None and not source.is_running():
         source = None
     source_last = None
+    warnings: list[str] = []
     if source is not None:
         # A commit stamped now lets recovery see that any earlier target was passed; the switch
         # then puts the newest changes in the archive.
         _mark_commit(source)
         source_last = switch_and_wait(source, timeout_seconds=max(30.0, archive_timeout_seconds))
+        if source_last is None:
+            warnings.append(
+                "the source's newest WAL could not be archived in time, so the restore ends at the newest "
+                "segment already in the archive (check the archiving state of the source)"
+            )
     check_archive(backup, Path(wal_dir), source_last)
 
     created = not cluster.data_dir.exists()
@@ -170,6 +176,7 @@ def restore(
         _reset_recovery_settings(cluster)
         result = _report(cluster, backup, target, source)
         result.recovery_seconds = round(recovery_seconds, 2)
+        result.warnings[:0] = warnings
         _audit_restored(cluster, result, correlation_id=correlation_id, user_id=user_id, username=username)
     except BaseException:
         try:

@@ -72,10 +72,11 @@ def world():
     root.chmod(0o711)
     w = World(root)
     try:
-        # A cluster made before archiving existed: `db up` must turn archiving on and say so.
+        # A running cluster made before archiving existed: `db up` turns it on, restarts, says so.
         w.cluster.init()
+        w.cluster.start()
         up = w.ok("db", "up")
-        assert "Enabled WAL archiving" in up.stderr
+        assert "Enabled WAL archiving" in up.stderr and "restarted" in up.stderr
         w.ok(
             "users",
             "bootstrap-admin",
@@ -211,7 +212,11 @@ def test_a_missing_wal_segment_is_refused_before_anything_starts(world):
 def test_refusals_are_one_sentence(world):
     backup = world.notes["backup"]
     before = world.restore("r4", "--to-time", backup["started_at"])
-    assert before.exit_code == 1 and "is before backup" in before.stderr
+    assert before.exit_code == 1 and "every backup in" in before.stderr and "ended after" in before.stderr
+    named = world("db", "restore", "--from", backup["label"], "--to-time", backup["started_at"],
+                  "--data-dir", str(world.root / "r4"))  # fmt: skip
+    assert named.exit_code == 1 and f"is before backup {backup['label']} ended" in named.stderr
+    assert not (world.root / "r4").exists()
     live = world("db", "restore", "--from", "latest", "--to-latest", "--data-dir", str(world.data))
     assert live.exit_code == 1 and "live data directory" in live.stderr
     occupied = world.root / "occupied"
