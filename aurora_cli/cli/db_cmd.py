@@ -152,7 +152,9 @@ def db_status(rt: Runtime) -> None:
 
 def _show_status(rt: Runtime, status: dict, *, every_key: bool = False) -> None:
     if rt.output.is_machine:
-        keys = list(status) if every_key else ["url", "running", "data_dir", "revision", "archiving"]
+        # SPEC §2's four keys; the embedded cluster adds its archiving state (an external one is not ours).
+        keys = ["url", "running", "data_dir", "revision"] + (["archiving"] if status.get("embedded") else [])
+        keys = list(status) if every_key else keys
         rt.output.single({k: status.get(k) for k in keys})
     else:
         rt.output.single(

@@ -280,3 +280,22 @@ def test_prune_keeps_the_newest_backup_and_the_wal_kept_backups_need(world):
     again = json.loads(world.ok("--format", "json", "db", "backup", "prune").stdout)
     assert again["deleted_backups"] == [] and Path(second["path"]).exists()
     assert _segments(world.wal) == needed
+
+
+def test_status_reports_archiving_that_fails(world):
+    moved = world.root / "wal-away"
+    world.wal.rename(moved)
+    try:
+        sql(world.url, "SELECT pg_switch_wal() FROM (SELECT pg_current_xact_id()) AS x")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            archiving = json.loads(world.ok("--format", "json", "db", "status").stdout)["archiving"]
+            if not archiving["healthy"]:
+                break
+            time.sleep(0.5)
+        assert archiving["healthy"] is False and archiving["failed_count"] >= 1
+        assert "failed" in archiving["problem"] or "missing" in archiving["problem"]
+        table = world.ok("db", "status")
+        assert "UNHEALTHY" in table.stderr
+    finally:
+        moved.rename(world.wal)
