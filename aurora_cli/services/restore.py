@@ -31,7 +31,7 @@ from aurora_cli.db.archive import (
     wal_dir_of,
     write_auto_conf,
 )
-from aurora_cli.db.cluster import DATABASE, EmbeddedCluster
+from aurora_cli.db.cluster import DATABASE, EmbeddedCluster, write_cluster_note
 from aurora_cli.errors import AuroraError, Conflict, DatabaseUnavailable, InvalidInput, NotFound
 from aurora_cli.services.backup import BackupRecord, extract_backup, run_tool, tool
 
@@ -174,6 +174,7 @@ def restore(
         _wait_for_promotion(cluster, target, backup, recovery_timeout_seconds)
         recovery_seconds = time.monotonic() - recovery_clock
         _reset_recovery_settings(cluster)
+        write_cluster_note(cluster)
         result = _report(cluster, backup, target, source)
         result.recovery_seconds = round(recovery_seconds, 2)
         result.warnings[:0] = warnings
