@@ -28,7 +28,7 @@ test: install
 	$(BIN)/pytest -q
 
 lint: install
-	$(BIN)/ruff check aurora_cli tests migrations
+	$(BIN)/ruff check aurora_cli tests scripts
 
 demo: install
 	@AURORA_CREDENTIALS=$(DEMO_CREDENTIALS) ./scripts/demo.sh

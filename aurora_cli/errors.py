@@ -1,43 +1,57 @@
-"""The one set of exit codes and typed errors.
+"""The typed errors services raise, in domain words; never exit codes, flags or output.
 
-Services raise these; the CLI layer maps them to an exit code and one sentence, once, in
-`aurora_cli.cli.frame`. Nothing here prints or touches the database.
+A message names the caller's inputs with `param("start")` instead of writing a flag: read as
+`error.message` it says "start"; the CLI frame (`aurora_cli.cli.frame`) renders the same marker as
+`--start` and maps each error class to an exit code (`aurora_cli.cli.exit_codes`), once.
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
+import re
+from collections.abc import Callable
+
+_PARAM = re.compile(r"\{param:([a-z_]+)\}")
 
 
-class ExitCode(IntEnum):
-    """SPEC §13 exit codes."""
+def param(name: str) -> str:
+    """Name the caller's input `name` (a service argument) inside an error message."""
+    return "{param:" + name + "}"
 
-    OK = 0
-    ERROR = 1
-    USAGE = 2
-    PARTIAL = 3
-    PERMISSION_DENIED = 4
-    CONFLICT = 5
+
+def fill_params(text: str, spell: Callable[[str], str]) -> str:
+    """`text` with every `param(...)` marker spelled by `spell(name)`."""
+    return _PARAM.sub(lambda match: spell(match.group(1)), text)
+
+
+def in_words(name: str) -> str:
+    return name.replace("_", " ")
 
 
 class AuroraError(Exception):
-    """A failure the user can act on; `str(error)` is one clear sentence."""
-
-    exit_code: ExitCode = ExitCode.ERROR
+    """A failure the user can act on; `message` is one clear sentence."""
 
     def __init__(self, message: str, *, details: list[tuple[str, str]] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        # (field path or item, reason) pairs, listed under the sentence.
-        self.details: list[tuple[str, str]] = details or []
+        self.template = message
+        # (field path or item, reason) pairs, listed under the sentence; may hold param() markers.
+        self.detail_templates: list[tuple[str, str]] = details or []
+        super().__init__(self.message)
+
+    def spelled(self, spell: Callable[[str], str]) -> tuple[str, list[tuple[str, str]]]:
+        """The sentence and the details with each named input spelled by `spell`."""
+        details = [(fill_params(w, spell), fill_params(r, spell)) for w, r in self.detail_templates]
+        return fill_params(self.template, spell), details
+
+    @property
+    def message(self) -> str:
+        return fill_params(self.template, in_words)
+
+    @property
+    def details(self) -> list[tuple[str, str]]:
+        return self.spelled(in_words)[1]
 
 
 class InvalidInput(AuroraError):
     """Bad input: a file, an argument value, an agreement; `details` holds every field error."""
-
-
-class UsageError(AuroraError):
-    exit_code = ExitCode.USAGE
 
 
 class NotFound(AuroraError):
@@ -45,18 +59,22 @@ class NotFound(AuroraError):
 
 
 class NotAuthenticated(AuroraError):
-    exit_code = ExitCode.PERMISSION_DENIED
+    """No valid session or service token was presented."""
 
 
 class PermissionDenied(AuroraError):
-    exit_code = ExitCode.PERMISSION_DENIED
+    """The acting user's role or scope does not allow the action."""
 
 
 class Conflict(AuroraError):
     """A refused transition, a locked statement, a lock held by another run."""
 
-    exit_code = ExitCode.CONFLICT
-
 
 class DatabaseUnavailable(AuroraError):
     """The database cannot be reached or is not initialised."""
+
+
+
+class Incomplete(AuroraError):
+    """Part of what was asked for is not available yet (a provider's period not published): the
+    rest was done and a later run fills the gap."""

@@ -25,7 +25,7 @@ from sqlalchemy import text
 from aurora_cli.db.cluster import DATABASE, EmbeddedCluster
 from aurora_cli.db.engine import make_engine, transaction
 from aurora_cli.db.migrate import upgrade
-from aurora_cli.domain.synthetic import write_period_file
+from aurora_cli.devtools.synthetic import write_period_file
 from aurora_cli.services import ingest, normalize, pnl
 from aurora_cli.services.config_apply import apply_config, read_config
 
@@ -94,7 +94,7 @@ def run_scale(engine, workdir: Path, epoch: int, validators: int, delegators: in
         }
     )
 
-    seconds, peak, result = measure(
+    seconds, peak, _ = measure(
         lambda: ingest.ingest_file(engine, chain_id=CHAIN, period=period, path=path, strict=True)
     )
     rows.append(

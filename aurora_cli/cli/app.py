@@ -11,11 +11,11 @@ from typing import Annotated
 import typer
 
 # typer >= 0.29 vendors click; the root group catches its usage errors to audit them.
-from typer._click.exceptions import UsageError
+from typer._click.exceptions import UsageError as ClickUsageError
 from typer.core import TyperGroup
 
+from aurora_cli.cli.exit_codes import ExitCode
 from aurora_cli.cli.frame import GlobalOptions, Runtime
-from aurora_cli.errors import ExitCode
 
 # Options that belong to the whole invocation; accepted anywhere on the line.
 GLOBAL_FLAGS = ("--verbose", "-v", "--quiet", "-q")
@@ -63,18 +63,18 @@ class AuroraGroup(TyperGroup):
     def make_context(self, info_name, args, parent=None, **extra):  # noqa: ANN001, ANN003, ANN201
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
-        except UsageError as exc:  # a bad global option, e.g. --format xml
+        except ClickUsageError as exc:  # a bad global option, e.g. --format xml
             self._audit_usage_error(None, exc)
             raise
 
     def invoke(self, ctx: typer.Context):  # noqa: ANN201
         try:
             return super().invoke(ctx)
-        except UsageError as exc:
+        except ClickUsageError as exc:
             self._audit_usage_error(ctx, exc)
             raise
 
-    def _audit_usage_error(self, ctx: typer.Context | None, exc: UsageError) -> None:
+    def _audit_usage_error(self, ctx: typer.Context | None, exc: ClickUsageError) -> None:
         """Usage errors never reach a command, so the root audits them (and names the correlation id)."""
         argv = list(getattr(self, "invocation_argv", []))
         if ctx is not None and isinstance(ctx.obj, GlobalOptions):
@@ -175,13 +175,28 @@ def root(
 
 
 def _register() -> None:
-    from aurora_cli.cli import audit_cmd, config_cmd, db_cmd, pipeline_cmd, users_cmd
+    from aurora_cli.cli import (
+        audit_cmd,
+        config_cmd,
+        db_cmd,
+        periods_cmd,
+        pnl_cmd,
+        providers_cmd,
+        runs_cmd,
+        session_cmd,
+        steps_cmd,
+        users_cmd,
+    )
 
     app.add_typer(db_cmd.app, name="db")
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(users_cmd.app, name="users")
-    users_cmd.register_session_commands(app)
-    pipeline_cmd.register(app)
+    app.add_typer(session_cmd.app)  # unnamed: login, logout, whoami are top-level commands
+    app.add_typer(periods_cmd.app, name="periods")
+    app.add_typer(pnl_cmd.app, name="pnl")
+    app.add_typer(runs_cmd.app, name="runs")
+    app.add_typer(steps_cmd.app)  # unnamed: ingest, normalize, compute-pnl, run
+    app.add_typer(providers_cmd.app, name="providers")
     from aurora_cli.cli import commissions_cmd
 
     commissions_cmd.register(app)
@@ -189,6 +204,9 @@ def _register() -> None:
 
     statements_cmd.register(app)
     app.add_typer(audit_cmd.app, name="audit")
+    from aurora_cli.cli import dev_cmd
+
+    app.add_typer(dev_cmd.app, name="dev")
 
 
 _register()

@@ -1,4 +1,4 @@
-"""`aurora audit list|verify` (ADMIN, AUDITOR)."""
+"""`aurora audit list|verify` (ADMIN, AUDITOR): parse, call `services.audit`, render."""
 
 from __future__ import annotations
 
@@ -7,45 +7,14 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from sqlalchemy import select, text
 
+from aurora_cli.cli.exit_codes import ExitCode
 from aurora_cli.cli.frame import Runtime, command
-from aurora_cli.db.models import AuditAction, AuditLog, User
 from aurora_cli.domain.permissions import Permission
-from aurora_cli.errors import Conflict, InvalidInput, NotFound
+from aurora_cli.errors import Conflict, InvalidInput
 from aurora_cli.services import audit
 
 app = typer.Typer(help="The audit trail.", no_args_is_help=True)
-COLUMNS = [
-    "log_id",
-    "seq",
-    "timestamp",
-    "user_id",
-    "username",
-    "action",
-    "resource_type",
-    "resource_id",
-    "correlation_id",
-    "reason",
-    "before_snapshot",
-    "after_snapshot",
-    "change_hash",
-    "previous_hash",
-    "row_hash",
-]
-
-
-def _action(value: str | None) -> str | None:
-    """An AuditAction name, any case; anything else is refused before it reaches the database."""
-    if value is None:
-        return None
-    name = value.strip().upper()
-    if name not in AuditAction.__members__:
-        raise InvalidInput(
-            f"--action {value!r} is not an audit action; use one of: "
-            f"{', '.join(a.value for a in AuditAction)}."
-        )
-    return AuditAction[name].value
 
 
 def _correlation(value: str | None) -> uuid.UUID | None:
@@ -76,17 +45,13 @@ def list_entries(
     until: Annotated[datetime | None, typer.Option("--until", help="Before this time (ISO 8601).")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")] = 100,
 ) -> None:
-    action = _action(action)
+    if action is not None:
+        action = audit.audit_action(action)  # refused before the database is reached
     correlation_id = _correlation(correlation)
     with rt.transaction() as session:
-        user_id = None
-        if user:
-            user_id = session.scalar(select(User.user_id).where(User.username == user))
-            if user_id is None:
-                raise NotFound(f"no user named {user!r}.")
-        entries = audit.list_entries(
+        rows = audit.list_entry_rows(
             session,
-            user_id=user_id,
+            username=user,
             action=action,
             resource_type=resource_type,
             resource_id=resource_id,
@@ -95,13 +60,9 @@ def list_entries(
             until=until,
             limit=limit,
         )
-        names = dict(session.execute(select(User.user_id, User.username)).all())
-        rows = [
-            {**{c: getattr(e, c, None) for c in COLUMNS}, "username": names.get(e.user_id)} for e in entries
-        ]
     rt.output.listing(
         rows,
-        COLUMNS,
+        audit.ENTRY_COLUMNS,
         title="Audit log",
         table_columns=["seq", "timestamp", "username", "action", "resource_type", "resource_id"],
     )
@@ -115,33 +76,29 @@ def list_entries(
     help="Walk the hash chain, report the first broken link, and print the head to anchor elsewhere.",
 )
 def verify(rt: Runtime) -> int:
-    with rt.transaction() as session:
-        # One snapshot for the walk and the head, so the head reported is the last row walked even
-        # while other commands append rows. Must be the transaction's first statement.
-        session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
-        head = session.execute(
-            select(AuditLog.seq, AuditLog.row_hash).order_by(AuditLog.seq.desc()).limit(1)
-        ).first()
-        verdict = audit.verify(session)
-    head_seq, head_hash = (head.seq, head.row_hash) if head is not None else (None, None)
-    result = {
-        "intact": verdict.intact,
-        "rows_checked": verdict.rows_checked,
-        "broken_at_log_id": verdict.broken_at,
-        "broken_at_seq": verdict.broken_seq,
-        "reason": verdict.reason,
-        # The last row's seq and row_hash: kept outside the database, they let a later verify prove
-        # that no row up to here was dropped from the end or rewritten together with its successors.
-        "head_seq": head_seq,
-        "head_row_hash": head_hash,
-    }
+    verdict = audit.verify(rt.engine)
     if not rt.output.is_machine:
         if verdict.intact:
-            where = f"head seq {head_seq}, hash {head_hash}" if head is not None else "no rows yet"
+            where = (
+                f"head seq {verdict.head_seq}, hash {verdict.head_row_hash}"
+                if verdict.head_seq is not None
+                else "no rows yet"
+            )
             rt.output.say(f"Audit chain intact: {verdict.rows_checked} rows checked; {where}.")
-            return 0
+            return ExitCode.OK
         raise Conflict(
             f"audit chain broken at row {verdict.broken_seq} ({verdict.broken_at}): {verdict.reason}."
         )
-    rt.output.single(result)
-    return 0 if verdict.intact else 5
+    rt.output.single(
+        {
+            "intact": verdict.intact,
+            "rows_checked": verdict.rows_checked,
+            "broken_at_log_id": verdict.broken_at,
+            "broken_at_seq": verdict.broken_seq,
+            "reason": verdict.reason,
+            "head_seq": verdict.head_seq,
+            "head_row_hash": verdict.head_row_hash,
+        }
+    )
+    # A broken chain is a conflict with what the log promises, like a refused transition.
+    return ExitCode.OK if verdict.intact else ExitCode.CONFLICT

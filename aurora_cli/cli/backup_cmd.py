@@ -12,11 +12,12 @@ from typing import Annotated
 
 import typer
 
+from aurora_cli.cli.exit_codes import UsageError
 from aurora_cli.cli.frame import Runtime, command, run_command
 from aurora_cli.db.archive import wal_dir_of
 from aurora_cli.db.cluster import EmbeddedCluster
 from aurora_cli.domain.permissions import Permission
-from aurora_cli.errors import InvalidInput, UsageError
+from aurora_cli.errors import InvalidInput
 from aurora_cli.services import backup as backups
 from aurora_cli.services import restore as restores
 
@@ -77,15 +78,7 @@ def backup(
 
 def _take(rt: Runtime, to: Path | None) -> None:
     cluster = _embedded(rt, "db backup")
-    record = backups.take_backup(cluster, rt.settings.backup_path, parent=to)
-    with rt.transaction() as session:
-        rt.audit(
-            session,
-            action="COMMAND",
-            resource_type="database_backup",
-            resource_id=record.label,
-            after={k: v for k, v in record.to_json().items() if k != "warnings"},
-        )
+    record = backups.take_backup(cluster, rt.settings.backup_path, parent=to, trail=rt.trail)
     for warning in record.warnings:
         hint = " (run `aurora db up` to turn it on)" if "archiving is off" in warning else ""
         rt.output.say(f"[yellow]Warning:[/yellow] {warning}{hint}.")
@@ -135,23 +128,16 @@ def backup_prune(
         bool, typer.Option("--dry-run", help="Say what would be deleted; delete nothing.")
     ] = False,
 ) -> None:
-    _embedded(rt, "db backup prune")
+    cluster = _embedded(rt, "db backup prune")
     settings = rt.settings
     result = backups.prune(
         settings.backup_path,
         backup_retention_days=settings.backup_retention_days,
         wal_retention_days=settings.wal_retention_days,
         dry_run=dry_run,
+        cluster=cluster,
+        trail=rt.trail,
     )
-    if not dry_run:
-        with rt.transaction() as session:
-            rt.audit(
-                session,
-                action="COMMAND",
-                resource_type="database_backup",
-                resource_id="prune",
-                after=vars(result),
-            )
     if rt.output.is_machine:
         rt.output.single(vars(result))
         return
@@ -227,16 +213,8 @@ def _restore(rt: Runtime, name: str, data_dir: Path, to_time: str | None, to_lat
         user_id=rt.user_id,
         username=username,
         archive_timeout_seconds=settings.archive_timeout_seconds,
+        trail=rt.trail,
     )
-    if result.source_reachable:
-        with rt.transaction() as session:
-            rt.audit(
-                session,
-                action="COMMAND",
-                resource_type="database_restore",
-                resource_id=result.backup_label,
-                after=restores.restore_summary(result),
-            )
     ok = result.audit_intact and result.audit_matches_source is not False
     if rt.output.is_machine:
         rt.output.single(vars(result))

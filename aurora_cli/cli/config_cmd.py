@@ -1,4 +1,4 @@
-"""`aurora config apply`: chains, providers, mappings and validators from TOML files."""
+"""`aurora config apply`: parse, call `services.config_apply`, render what changed."""
 
 from __future__ import annotations
 
@@ -28,18 +28,9 @@ def apply(
     ] = None,
 ) -> None:
     folder = directory or rt.settings.config_dir
-    files = config_apply.read_config(folder)
+    files = config_apply.read_config(folder)  # a bad file is refused before the database is reached
     with rt.transaction() as session:
-        report = config_apply.apply_config(session, files)
-        if report.changed:
-            rt.audit(
-                session,
-                action="CONFIG_APPLY",
-                resource_type="config",
-                resource_id=str(folder),
-                before=report.before,
-                after=report.after,
-            )
+        report = config_apply.apply_files(session, rt.trail, files, folder=folder)
     rt.output.listing(
         report.rows(),
         ["kind", "created", "updated", "deactivated", "unchanged"],

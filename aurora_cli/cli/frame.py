@@ -3,6 +3,8 @@
 Every subcommand is registered with `@command(...)`. The wrapper owns the cross-cutting concerns
 (SPEC §12, §13): one correlation id per invocation, one `audit_log` row per invocation whatever its
 outcome, typed errors mapped to one sentence and one exit code, no traceback unless --verbose.
+It builds the invocation's `AuditTrail` (`rt.trail`) that services write their own rows through,
+and it is the one place where a service error's named inputs (`errors.param`) become flags.
 """
 
 from __future__ import annotations
@@ -27,16 +29,27 @@ from sqlalchemy.orm import Session
 # typer >= 0.29 vendors click; this is the piece of it the frame needs.
 from typer._click.globals import get_current_context
 
+from aurora_cli.cli.exit_codes import ExitCode, UsageError, exit_code_for, outcome_of
 from aurora_cli.db.cluster import EmbeddedCluster
 from aurora_cli.db.engine import AccessContext, make_engine, resolve_url, transaction
 from aurora_cli.domain.permissions import WHO_MAY, Permission, allows
-from aurora_cli.errors import AuroraError, ExitCode, InvalidInput, PermissionDenied, UsageError
+from aurora_cli.errors import AuroraError, InvalidInput, PermissionDenied
 from aurora_cli.render.output import Output
 from aurora_cli.services import audit, auth
 from aurora_cli.services.locks import period_lock
 from aurora_cli.settings import Settings, load_settings
 
 SECRET_OPTIONS = ("--password", "--token")
+
+
+def flag(name: str) -> str:
+    """The command-line option for a service input: `skip_invalid` is `--skip-invalid`."""
+    return "--" + name.replace("_", "-")
+
+
+def error_sentence(exc: AuroraError) -> tuple[str, list[tuple[str, str]]]:
+    """The error as users read it: the sentence and its details, inputs spelled as flags."""
+    return exc.spelled(flag)
 
 
 @dataclass
@@ -94,7 +107,8 @@ class Runtime:
             yield session
 
     def period_lock(self, chain_id: str, period: str, *, no_wait: bool) -> Any:
-        """The pipeline's advisory lock on (chain, period): wait up to the configured timeout, or not."""
+        """The advisory lock on (chain, period), for compute-commissions (the period pipeline's own
+        commands lock inside `services.pipeline.run_period`): wait up to the configured timeout, or not."""
         return period_lock(
             self.engine,
             chain_id,
@@ -132,8 +146,10 @@ class Runtime:
                 f"permission denied: {self.user.username} may only work on {', '.join(allowed)}, not {chain}."
             )
 
-    def audit(self, session: Session, **entry: Any) -> None:
-        audit.record(session, correlation_id=self.correlation_id, user_id=self.user_id, **entry)
+    @property
+    def trail(self) -> audit.AuditTrail:
+        """What services write their audit rows through: this invocation, the user acting now."""
+        return audit.AuditTrail(self.correlation_id, self.user_id)
 
     def audit_invocation(self, path: str, code: ExitCode, error: str | None) -> None:
         """Best effort: the invocation's own audit row, in its own transaction."""
@@ -151,6 +167,7 @@ class Runtime:
                     command=path,
                     argv=redact(self.options.argv),
                     exit_code=int(code),
+                    outcome=outcome_of(code),
                     error=error,
                 )
             self.audited = True
@@ -237,7 +254,7 @@ def run_command(
         if isinstance(result, int):
             code = ExitCode(result)
     except AuroraError as exc:
-        code, error = exc.exit_code, exc.message
+        code, error = exit_code_for(exc), error_sentence(exc)[0]
         render_error(rt, exc)
     except KeyboardInterrupt:
         code, error = ExitCode.ERROR, "interrupted"
@@ -267,11 +284,12 @@ def run_command(
 
 def render_error(rt: Runtime, exc: AuroraError) -> None:
     err = rt.output.err
+    message, details = error_sentence(exc)
     err.print(
-        f"[red]Error:[/red] {escape(exc.message)} [dim](correlation id {rt.correlation_id})[/dim]",
+        f"[red]Error:[/red] {escape(message)} [dim](correlation id {rt.correlation_id})[/dim]",
         highlight=False,
     )
-    for where, reason in exc.details:
+    for where, reason in details:
         err.print(f"  - {where}: {reason}", markup=False, highlight=False)
     if rt.options.verbose:
         err.print("".join(traceback.format_exception(exc)), markup=False)

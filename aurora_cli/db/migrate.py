@@ -1,6 +1,7 @@
 """Alembic, driven from code: upgrade, downgrade, current revision.
 
-The migration scripts live in the repository's `migrations/` folder, next to the package.
+The migration scripts live in the package (`aurora_cli/migrations/`), so an installed wheel
+migrates as a checkout does.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -49,6 +51,4 @@ def current_revision(url: str) -> str | None:
 
 
 def head_revision() -> str | None:
-    from alembic.script import ScriptDirectory
-
     return ScriptDirectory.from_config(alembic_config("postgresql://")).get_current_head()

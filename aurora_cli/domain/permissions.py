@@ -1,8 +1,20 @@
-"""Who may do what (SPEC §11): one table, deny by default. Pure: no database, no I/O."""
+"""Who may do what (SPEC §11): the roles and one permission table, deny by default.
+
+The one definition of the roles: `services.auth` and `db.models` take them from here. Pure: no
+database, no I/O.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "ADMIN"
+    FINANCE = "FINANCE"
+    OPS = "OPS"
+    PARTNER = "PARTNER"
+    AUDITOR = "AUDITOR"
 
 
 class Permission(StrEnum):
@@ -16,9 +28,9 @@ class Permission(StrEnum):
     REOPEN = "reopen statements"
 
 
-ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    "ADMIN": frozenset(Permission),
-    "FINANCE": frozenset(
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.FINANCE: frozenset(
         {
             Permission.MANAGE_COMMISSIONS,
             Permission.APPROVE,
@@ -26,10 +38,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.READ_COMMISSIONS,
         }
     ),
-    "OPS": frozenset({Permission.OPERATE, Permission.READ_PNL}),
+    Role.OPS: frozenset({Permission.OPERATE, Permission.READ_PNL}),
     # Partners read only their own RELEASED/PAID statements; row-level security narrows the rows.
-    "PARTNER": frozenset({Permission.READ_COMMISSIONS}),
-    "AUDITOR": frozenset({Permission.READ_PNL, Permission.READ_COMMISSIONS, Permission.READ_AUDIT}),
+    Role.PARTNER: frozenset({Permission.READ_COMMISSIONS}),
+    Role.AUDITOR: frozenset({Permission.READ_PNL, Permission.READ_COMMISSIONS, Permission.READ_AUDIT}),
 }
 
 WHO_MAY: dict[Permission, str] = {
@@ -38,4 +50,5 @@ WHO_MAY: dict[Permission, str] = {
 
 
 def allows(role: str, permission: Permission) -> bool:
-    return permission in ROLE_PERMISSIONS.get(role, frozenset())
+    """Whether `role` may `permission`; an unknown role may nothing."""
+    return permission in ROLE_PERMISSIONS.get(role, frozenset())  # type: ignore[call-overload]

@@ -7,7 +7,7 @@ fetches, normalization picks the payload and asks the payload's adapter to read 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -35,6 +35,7 @@ class RewardRow:
     staker_address: str | None
     rewards_native: Decimal
     commission_native: Decimal
+    penalties_native: Decimal = Decimal(0)  # negative consensus figures, as a positive amount
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,63 @@ class ProviderAdapter(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class FetchTarget:
+    """One validator as a fetching adapter sees it (from canonical_validator_identities)."""
+
+    validator_key: str
+    vote_pubkey: str | None = None
+    identity_pubkey: str | None = None
+    node_pubkey: str | None = None
+    fee_recipient: str | None = None
+
+
+@dataclass
+class RunContext:
+    """What one provider run fetches for: the chain, the period, the provider's extra settings.
+
+    `notes` collects counters an adapter wants in the run's metadata (e.g. skipped slots).
+    """
+
+    chain_id: str
+    period: str
+    period_start: Any = None
+    period_end: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+    targets: list[FetchTarget] = field(default_factory=list)  # every validator this run fetches for
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.notes[key] = self.notes.get(key, 0) + n
+
+
+class HttpAdapter(ProviderAdapter, Protocol):
+    """The fetching side of an HTTP provider (providers/http.py is the one client they use).
+
+    - `data_types`: the roles it can serve.
+    - `open_run(client, ctx)`: per-run prefetch (epoch schedule, genesis/spec, leader schedule);
+      returns a state object passed to every `fetch`. May raise FetchFailed / NotYetAvailable, which
+      fail the whole run.
+    - `fetch(client, state, target, data_type)`: the payload to stage for one (validator, data type):
+      the envelope `{"requests": [...], "responses": [...]}` of `client.recording()`, every body as
+      received and no secret in it (requests are recorded relative to the base URL, headers are
+      not). Raises FetchFailed, ResponseInvalid or NotYetAvailable for that item only.
+    - `check(client)`: one cheap request proving the provider answers (providers check).
+    """
+
+    data_types: tuple[str, ...]
+
+    def open_run(self, client: Any, ctx: RunContext) -> Any: ...
+
+    def fetch(self, client: Any, state: Any, target: FetchTarget, data_type: str) -> Any: ...
+
+    def check(self, client: Any) -> str: ...
+
+
+def is_http_adapter(adapter: Any) -> bool:
+    return all(hasattr(adapter, a) for a in ("data_types", "open_run", "fetch", "check"))
+
+
 _REGISTRY: dict[str, ProviderAdapter] = {}
 
 
@@ -74,7 +132,17 @@ def adapter_for(provider_name: str) -> ProviderAdapter | None:
 
 
 def _load_builtin_adapters() -> None:
+    # HTTP adapters register themselves on import; one missing module must not hide the others.
+    import importlib
+
     from aurora_cli.providers import file  # noqa: F401  (registers itself)
+
+    for module in ("solana_rpc", "jito", "solanabeach", "beacon", "mevboost_relay"):
+        try:
+            importlib.import_module(f"aurora_cli.providers.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"aurora_cli.providers.{module}":
+                raise
 
 
 def check_reward_set(rows: list[RewardRow]) -> None:

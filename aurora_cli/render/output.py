@@ -7,39 +7,36 @@ units, ids are UUID strings, timestamps ISO 8601 with offset.
 from __future__ import annotations
 
 import csv
-import enum
 import io
 import json
 import sys
-import uuid
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from aurora_cli.domain.money import to_plain_string
+# `jsonable` is defined once in domain; importing it from here keeps working for older callers.
+from aurora_cli.domain.canonical_json import jsonable
+from aurora_cli.domain.money import to_display, to_plain_string
 
 
-def jsonable(value: Any) -> Any:
-    """Convert one value to its JSON form under the SPEC §13 conventions."""
-    if isinstance(value, Decimal):
-        return to_plain_string(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    return value
+def display_amount(native: Decimal, decimals: int, display_unit: str | None, native_unit: str) -> str:
+    """An amount in native units said in display units, e.g. "1.5 SOL" (the native unit when the chain has none)."""
+    return f"{to_plain_string(to_display(native, decimals))} {display_unit or native_unit}"
+
+
+def native_and_display(native: Decimal, decimals: int, display_unit: str | None, native_unit: str) -> str:
+    """ "1500000000 lamports (1.5 SOL)": the exact native amount first, its display value beside it."""
+    return f"{to_plain_string(native)} {native_unit} ({display_amount(native, decimals, display_unit, native_unit)})"
+
+
+def native_over_display(native: Decimal, decimals: int, display_unit: str | None, native_unit: str) -> str:
+    """A table cell: the native amount, its display value dimmed on the line below."""
+    return (
+        f"{to_plain_string(native)}\n[dim]{display_amount(native, decimals, display_unit, native_unit)}[/dim]"
+    )
 
 
 def short_key(key: str, *, head: int = 12, tail: int = 4, ellipsis: str = "…") -> str:

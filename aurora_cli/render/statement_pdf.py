@@ -14,7 +14,7 @@ from fpdf import FPDF, FontFace
 from fpdf.enums import TableBordersLayout, TableCellFillMode, WrapMode, XPos, YPos
 
 from aurora_cli.domain.money import to_plain_string
-from aurora_cli.render.output import short_key
+from aurora_cli.render.output import display_amount, short_key
 from aurora_cli.render.statement import StatementDocument, statement_sha256
 
 # Page geometry in millimetres (fpdf2's unit). Layout only: no amount is ever a float.
@@ -372,7 +372,8 @@ def render_statement_pdf(doc: StatementDocument, path: str | Path) -> None:
                 )
 
     # -- totals -------------------------------------------------------------------------------------
-    total_text = f"{to_plain_string(doc.total_native)} {unit} = {to_plain_string(doc.total_display)} {doc.display_unit}"
+    shown = display_amount(doc.total_native, doc.native_decimals, doc.display_unit, unit)
+    total_text = f"{to_plain_string(doc.total_native)} {unit} = {shown}"
     if pdf.get_y() + 18 > pdf.page_break_trigger:
         pdf.add_page()
     pdf.ln(3)

@@ -2,7 +2,8 @@
 
 Passwords are bcrypt hashes. Tokens are 256-bit random strings shown once; only their SHA-256 is
 stored (a token has full entropy, so a fast hash is enough and lets lookup use an index).
-Never prints: returns values for the CLI to render.
+Writes its own audit rows (users, tokens, log in/out) through the caller's trail. Never prints or
+names a flag: returns values for the CLI to render.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aurora_cli.db.models import Chain, Partner, User, UserToken
-from aurora_cli.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from aurora_cli.domain.permissions import Role
+from aurora_cli.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, param
+from aurora_cli.services.audit import AuditTrail, Recorder
 from aurora_cli.settings import Settings
 
-ROLES = ("ADMIN", "FINANCE", "OPS", "PARTNER", "AUDITOR")
 SESSION_DAYS = 30
 TOKEN_PREFIX = "aur_"
 MIN_PASSWORD = 8
@@ -72,13 +74,26 @@ def user_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User)) or 0
 
 
-def bootstrap_admin(session: Session, *, username: str, email: str, password: str) -> User:
-    """Create the very first ADMIN; refused once any user exists."""
+def bootstrap_admin(session: Session, trail: Recorder, *, username: str, email: str, password: str) -> User:
+    """Create the very first ADMIN (audited); refused once any user exists."""
     # Serialize two concurrent bootstraps: the loser sees the winner's row.
     session.execute(select(func.pg_advisory_xact_lock(0x424F4F54)))
     if user_count(session) > 0:
         raise Conflict("users already exist: bootstrap-admin only works on an empty database; ask an ADMIN.")
-    return add_user(session, username=username, email=email, password=password, role="ADMIN")
+    user = add_user(session, username=username, email=email, password=password, role=Role.ADMIN)
+    _audit_created(session, trail, user, reason="bootstrap-admin")
+    return user
+
+
+def _audit_created(session: Session, trail: Recorder, user: User, *, reason: str | None = None) -> None:
+    trail(
+        session,
+        action="CREATE_USER",
+        resource_type="user",
+        resource_id=str(user.user_id),
+        after=user_snapshot(user),
+        reason=reason,
+    )
 
 
 def add_user(
@@ -91,19 +106,21 @@ def add_user(
     partner_name: str | None = None,
     chains: list[str] | None = None,
     validators: list[str] | None = None,
+    trail: Recorder | None = None,
 ) -> User:
+    """Create a user; audited through `trail` (None only where fixtures seed users)."""
     role = role.upper()
     errors: list[tuple[str, str]] = []
-    if role not in ROLES:
-        errors.append(("--role", f"unknown role {role!r}; use one of {', '.join(ROLES)}"))
+    if role not in Role.__members__:
+        errors.append((param("role"), f"unknown role {role!r}; use one of {', '.join(Role)}"))
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{2,100}", username):
-        errors.append(("--username", "use 2-100 letters, digits, '_', '.', '@' or '-'"))
+        errors.append((param("username"), "use 2-100 letters, digits, '_', '.', '@' or '-'"))
     if not re.fullmatch(r"[^@\s]+@[^@\s]+", email) or len(email) > 200:
-        errors.append(("--email", "not an e-mail address"))
-    if role == "PARTNER" and not partner_name:
-        errors.append(("--partner", "a PARTNER user must name the partner it belongs to"))
-    if role != "PARTNER" and partner_name:
-        errors.append(("--partner", "only PARTNER users belong to a partner"))
+        errors.append((param("email"), "not an e-mail address"))
+    if role == Role.PARTNER and not partner_name:
+        errors.append((param("partner"), "a PARTNER user must name the partner it belongs to"))
+    if role != Role.PARTNER and partner_name:
+        errors.append((param("partner"), "only PARTNER users belong to a partner"))
     if errors:
         raise InvalidInput("the user was not created: fix the options below.", details=errors)
     partner_id = None
@@ -113,7 +130,7 @@ def add_user(
             raise NotFound(f"no partner named {partner_name!r}: apply its agreement first.")
     for chain in chains or []:
         if session.get(Chain, chain) is None:
-            raise NotFound(f"unknown chain {chain!r}: run `aurora config apply` or fix --chains.")
+            raise NotFound(f"unknown chain {chain!r}: run `aurora config apply` or fix {param('chains')}.")
     if session.scalar(select(User.user_id).where((User.username == username) | (User.email == email))):
         raise Conflict(f"a user with username {username!r} or email {email!r} already exists.")
     user = User(
@@ -127,6 +144,8 @@ def add_user(
     )
     session.add(user)
     session.flush()
+    if trail is not None:
+        _audit_created(session, trail, user)
     return user
 
 
@@ -141,17 +160,17 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 
 
-def deactivate_user(session: Session, username: str) -> tuple[dict, dict]:
-    """Deactivate a user and revoke their tokens; never the last active ADMIN.
+def deactivate_user(session: Session, trail: Recorder, username: str) -> dict:
+    """Deactivate a user (audited) and revoke their tokens; never the last active ADMIN.
 
     There is no reactivate command, so deactivating the last active ADMIN (oneself included) would
     lock everyone out of user administration. The active ADMIN rows are locked FOR UPDATE first, so
     two ADMINs deactivating each other at once cannot both pass the check.
     """
     user = get_user(session, username)
-    if user.is_active and str(getattr(user.role, "value", user.role)) == "ADMIN":
+    if user.is_active and str(getattr(user.role, "value", user.role)) == Role.ADMIN:
         active_admins = session.scalars(
-            select(User.user_id).where(User.role == "ADMIN", User.is_active.is_(True)).with_for_update()
+            select(User.user_id).where(User.role == Role.ADMIN, User.is_active.is_(True)).with_for_update()
         ).all()
         if set(active_admins) <= {user.user_id}:
             raise Conflict(
@@ -166,7 +185,17 @@ def deactivate_user(session: Session, username: str) -> tuple[dict, dict]:
     ):
         token.revoked_at = datetime.now(UTC)
     session.flush()
-    return before, user_snapshot(user)
+    after = user_snapshot(user)
+    trail(
+        session,
+        action="UPDATE_USER",
+        resource_type="user",
+        resource_id=after["user_id"],
+        before=before,
+        after=after,
+        reason="deactivate",
+    )
+    return after
 
 
 def user_snapshot(user: User) -> dict:
@@ -204,7 +233,24 @@ def issue_token(
     return token
 
 
-def login(session: Session, *, username: str, password: str) -> tuple[User, str]:
+def create_service_token(
+    session: Session, trail: Recorder, *, username: str, expires_days: int | None, name: str | None
+) -> str:
+    """A service token for cron/CI acting as `username` (audited); returned once, stored as a hash."""
+    user = get_user(session, username)
+    token = issue_token(session, user, kind="SERVICE", expires_days=expires_days, name=name)
+    trail(
+        session,
+        action="CREATE_TOKEN",
+        resource_type="user",
+        resource_id=str(user.user_id),
+        after={"kind": "SERVICE", "name": name, "expires_days": expires_days},
+    )
+    return token
+
+
+def login(session: Session, trail: Recorder, *, username: str, password: str) -> tuple[User, str]:
+    """Check the password and issue a session token (audited)."""
     user = session.scalar(select(User).where(User.username == username))
     # Same sentence for unknown user and wrong password: do not reveal which usernames exist.
     if user is None or not password_matches(password, user.password_hash):
@@ -212,7 +258,23 @@ def login(session: Session, *, username: str, password: str) -> tuple[User, str]
     if not user.is_active:
         raise NotAuthenticated(f"user {username!r} is deactivated: ask an ADMIN.")
     user.last_login_at = datetime.now(UTC)
-    return user, issue_token(session, user, kind="SESSION", expires_days=SESSION_DAYS)
+    token = issue_token(session, user, kind="SESSION", expires_days=SESSION_DAYS)
+    trail(session, action="LOGIN", resource_type="user", resource_id=str(user.user_id))
+    return user, token
+
+
+def logout(session: Session, trail: AuditTrail, token: str) -> AuthenticatedUser | None:
+    """Revoke a session token (audited as its user, when it still identifies one); returns that user."""
+    try:
+        user: AuthenticatedUser | None = authenticate(session, token)
+    except NotAuthenticated:
+        user = None  # expired or revoked: forgetting it locally is all there is to do
+    revoke_token(session, token)
+    user_id = user.user_id if user is not None else trail.user_id
+    trail.acting_as(user_id)(
+        session, action="LOGOUT", resource_type="user", resource_id=str(user_id) if user_id else None
+    )
+    return user
 
 
 def revoke_token(session: Session, token: str) -> bool:
@@ -226,7 +288,7 @@ def revoke_token(session: Session, token: str) -> bool:
 def authenticate(session: Session, token: str | None) -> AuthenticatedUser:
     if not token:
         raise NotAuthenticated(
-            "not logged in: run `aurora login --username U`, or set AURORA_TOKEN to a service token."
+            f"not logged in: run `aurora login {param('username')} U`, or set AURORA_TOKEN to a service token."
         )
     now = datetime.now(UTC)
     row = session.execute(

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import tarfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,7 +34,15 @@ from aurora_cli.db.archive import (
     wal_dir_of,
 )
 from aurora_cli.db.cluster import EmbeddedCluster, find_bin_dir
-from aurora_cli.errors import DatabaseUnavailable, InvalidInput, NotFound
+from aurora_cli.db.pgtools import (
+    pg_basebackup,
+    pg_verifybackup_run,
+    require_tool,
+    tool,
+    tool_major_version,
+)
+from aurora_cli.errors import InvalidInput, NotFound
+from aurora_cli.services.audit import Recorder
 
 RECORD = "backup.json"
 LABEL_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -85,49 +92,17 @@ class BackupRecord:
         return Path(self.path)
 
 
-# -- tools -----------------------------------------------------------------------------------------
-
-
-def tool(name: str) -> Path | None:
-    """A PostgreSQL client tool from the cluster's own bin dir (same major version), or None."""
-    path = find_bin_dir() / name
-    return path if path.is_file() and os.access(path, os.X_OK) else None
-
-
-def require_tool(name: str) -> Path:
-    path = tool(name)
-    if path is None:
-        raise DatabaseUnavailable(
-            f"{name} is not among the PostgreSQL binaries in {find_bin_dir()}: install the PostgreSQL "
-            "client tools of the server's version (e.g. the postgresql-client package) next to them."
-        )
-    return path
-
-
-def run_tool(argv: list[str], what: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env["LC_ALL"] = "C"
-    result = subprocess.run(argv, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
-    if result.returncode != 0:
-        tail = " ".join((result.stderr or result.stdout or "").strip().splitlines()[-3:])
-        raise DatabaseUnavailable(f"{what} failed: {tail or 'no output'}")
-    return result
-
-
-def tool_major_version(path: Path) -> int:
-    out = run_tool([str(path), "--version"], f"{path.name} --version").stdout
-    digits = out.strip().split()[-1]
-    return int(digits.split(".")[0])
-
-
 # -- taking a backup -------------------------------------------------------------------------------
 
 
-def take_backup(cluster: EmbeddedCluster, backup_dir: Path, *, parent: Path | None = None) -> BackupRecord:
-    """Take, verify and record one base backup of the running cluster into a dated folder."""
+def take_backup(
+    cluster: EmbeddedCluster, backup_dir: Path, *, parent: Path | None = None, trail: Recorder | None = None
+) -> BackupRecord:
+    """Take, verify and record one base backup of the running cluster into a dated folder; audited
+    in the cluster's own database through `trail`."""
     import psycopg
 
-    pg_basebackup = require_tool("pg_basebackup")
+    pg_basebackup_bin = require_tool("pg_basebackup")
     cluster.ensure_running()
     parent = Path(parent or backup_dir).expanduser().absolute()
     started_at = datetime.now(UTC)
@@ -154,25 +129,7 @@ def take_backup(cluster: EmbeddedCluster, backup_dir: Path, *, parent: Path | No
     folder.mkdir()
     clock = time.monotonic()
     try:
-        run_tool(
-            [
-                str(pg_basebackup),
-                "--dbname",
-                cluster.url("postgres"),
-                "--pgdata",
-                str(folder),
-                "--format=tar",
-                "--gzip",
-                "--compress=1",  # gzip level 1: most of the size gain at a fraction of the time
-                "--wal-method=stream",  # the backup holds the WAL it needs: restorable on its own
-                "--checkpoint=fast",
-                "--manifest-checksums=CRC32C",
-                "--label",
-                f"aurora {label}",
-                *(["--no-sync"] if cluster.fast else []),
-            ],
-            "pg_basebackup",
-        )
+        pg_basebackup(pg_basebackup_bin, cluster, folder, label=f"aurora {label}")
         verified, verification = verify_backup(folder)
         if not verified:
             warnings.append(verification)
@@ -214,6 +171,14 @@ def take_backup(cluster: EmbeddedCluster, backup_dir: Path, *, parent: Path | No
         warnings=warnings,
     )
     write_record(record)
+    if trail is not None:
+        record_in(
+            cluster,
+            trail,
+            resource_type="database_backup",
+            resource_id=record.label,
+            after={k: v for k, v in record.to_json().items() if k != "warnings"},
+        )
     return record
 
 
@@ -239,13 +204,10 @@ def verify_backup(folder: Path) -> tuple[bool, str]:
     scratch = folder / ".verify"
     try:
         extract_backup(folder, scratch)
-        argv = [str(pg_verifybackup), "--manifest-path", str(folder / "backup_manifest")]
-        if tool("pg_waldump") is None:
-            argv.append("--no-parse-wal")
-        run_tool([*argv, str(scratch)], "pg_verifybackup")
+        wal_checked = pg_verifybackup_run(pg_verifybackup, folder / "backup_manifest", scratch, "pg_verifybackup")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    parsed = "files and WAL" if "--no-parse-wal" not in argv else "files (pg_waldump missing: WAL unchecked)"
+    parsed = "files and WAL" if wal_checked else "files (pg_waldump missing: WAL unchecked)"
     return True, f"pg_verifybackup {tool_major_version(pg_verifybackup)}: {parsed} match the manifest"
 
 
@@ -343,6 +305,8 @@ def prune(
     wal_retention_days: int,
     now: datetime | None = None,
     dry_run: bool = False,
+    cluster: EmbeddedCluster | None = None,
+    trail: Recorder | None = None,
 ) -> PruneResult:
     """Delete base backups past retention (never the newest) and WAL no kept backup needs.
 
@@ -379,7 +343,7 @@ def prune(
     if not dry_run:
         for backup in doomed:
             shutil.rmtree(backup.folder)
-    return PruneResult(
+    result = PruneResult(
         deleted_backups=[b.label for b in doomed],
         kept_backups=[b.label for b in kept],
         deleted_wal_segments=deleted_segments,
@@ -387,3 +351,19 @@ def prune(
         kept_wal_from=anchor.start_wal_segment if anchor else None,
         dry_run=dry_run,
     )
+    if not dry_run and cluster is not None and trail is not None:
+        record_in(cluster, trail, resource_type="database_backup", resource_id="prune", after=asdict(result))
+    return result
+
+
+def record_in(cluster: EmbeddedCluster, trail: Recorder, *, resource_type: str, resource_id: str, after: dict) -> None:
+    """One audit row in `cluster`'s own database: backups and restores are audited where they happen."""
+    from aurora_cli.db.cluster import DATABASE
+    from aurora_cli.db.engine import make_engine, transaction
+
+    engine = make_engine(cluster.url(DATABASE, driver="postgresql+psycopg"))
+    try:
+        with transaction(engine) as session:
+            trail(session, action="COMMAND", resource_type=resource_type, resource_id=resource_id, after=after)
+    finally:
+        engine.dispose()

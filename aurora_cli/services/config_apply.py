@@ -4,8 +4,10 @@ Owns the registry tables' contents as code: each file row is created or updated 
 apply with the same files changes nothing. Mappings absent from the file are deactivated (never
 deleted: staged data points at providers); one that must give its priority to another mapping of
 the same chain and role is parked on a negative priority (see `_apply_mappings`). Secrets stay in
-the environment: only the *name* of the variable holding an API key lives in the files, and it is
-not written to the database.
+the environment: only the *name* of the variable holding an API key lives in the files and in
+`providers.api_key_env`; a base URL may reference variables as `${VAR}` and is stored unexpanded.
+`apply_files` audits what it changed through the caller's trail; `apply_config` alone (fixtures,
+the bench) writes no audit row. Never prints or names a flag.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from aurora_cli.db.models import CanonicalValidatorIdentity, Chain, ChainProviderMapping, Provider
-from aurora_cli.errors import InvalidInput
+from aurora_cli.errors import InvalidInput, param
+from aurora_cli.services.audit import Recorder
 
 Role = Literal["FEES", "MEV", "REWARDS", "META", "RPC"]
 
@@ -50,6 +53,10 @@ class ProviderSpec(_Strict):
     is_enabled: bool = True
     rate_limit_per_minute: int | None = Field(default=None, gt=0)
     timeout_seconds: int = Field(default=30, gt=0)
+    # Several base URLs of one provider (mevboost-relay: one per relay); base_url may then be omitted.
+    base_urls: list[str] | None = None
+    # Adapter options (retry_attempts, retry_max_total_wait_seconds, batch sizes, stake_accounts ...).
+    options: dict[str, Any] = Field(default_factory=dict)
 
 
 class MappingSpec(_Strict):
@@ -117,7 +124,7 @@ class ApplyReport:
 
 def _load(path: Path, model: type[BaseModel]) -> Any:
     if not path.is_file():
-        raise InvalidInput(f"{path} is missing: point --dir at a folder holding {path.name}.")
+        raise InvalidInput(f"{path} is missing: point {param('dir')} at a folder holding {path.name}.")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -216,6 +223,8 @@ def apply_config(session: Session, files: ConfigFiles) -> ApplyReport:
             "is_enabled": p.is_enabled,
             "rate_limit_per_minute": p.rate_limit_per_minute,
             "timeout_seconds": p.timeout_seconds,
+            "api_key_env": p.api_key_env,
+            "settings": {**p.options, **({"base_urls": p.base_urls} if p.base_urls else {})},
         }
         existing = session.scalar(select(Provider).where(Provider.provider_name == p.name))
         obj = upsert("providers", existing, values, Provider, p.name)
@@ -235,6 +244,21 @@ def apply_config(session: Session, files: ConfigFiles) -> ApplyReport:
         )
         upsert("validators", existing, values, CanonicalValidatorIdentity, f"{v.chain}/{v.validator_key}")
     session.flush()
+    return report
+
+
+def apply_files(session: Session, trail: Recorder, files: ConfigFiles, *, folder: Path) -> ApplyReport:
+    """Apply the files read from `folder`; a change is audited with its before/after rows."""
+    report = apply_config(session, files)
+    if report.changed:
+        trail(
+            session,
+            action="CONFIG_APPLY",
+            resource_type="config",
+            resource_id=str(folder),
+            before=report.before,
+            after=report.after,
+        )
     return report
 
 

@@ -1,4 +1,4 @@
-"""Exports (SPEC §10): a partner's statement as CSV, PDF or JSON, and validator P&L as CSV or JSON.
+"""Exports (SPEC §10): statements as CSV/PDF/JSON, P&L as CSV/JSON; never formats amounts or prints.
 
 This module owns turning the database's statements and lines into the renderer's
 `StatementDocument` (partner, chain, the per-period statements of a period or a UTC month with who
@@ -7,8 +7,8 @@ what (PARTNER users: their own partner's RELEASED/PAID statements only), and wri
 atomically (a failed export never leaves a half-written file at the target path).
 
 The layout of the documents belongs to `aurora_cli.render.statement` and `aurora_cli.render.output`;
-this module never formats amounts itself, never prints and never writes the audit log (the CLI
-records the returned `ExportResult`).
+this module never formats amounts itself and never prints. It records its own EXPORT_STATEMENT /
+EXPORT_PNL audit row through the `audit` it is given.
 """
 
 from __future__ import annotations
@@ -40,11 +40,15 @@ from aurora_cli.render.statement import (
     write_statement_json,
 )
 from aurora_cli.services import pnl
+from aurora_cli.services.audit import Recorder
+from aurora_cli.services.finance_errors import InvalidField
 from aurora_cli.services.periods import get_chain
 from aurora_cli.services.statements import (
     PARTNER_VISIBLE,
+    StatementSelector,
     Viewer,
     get_partner,
+    no_statement,
     scope_label,
     select_periods,
     stale_reason,
@@ -133,12 +137,8 @@ def statement_document(
             )
         )
     )
-    which = f"--period {period}" if period is not None else f"--month {month}"
     if not statements:
-        raise NotFound(
-            f"there is no statement of {partner} on {chain_id} for {scope.lower()}: generate it with "
-            f"`aurora statements generate --chain {chain_id} {which}`."
-        )
+        raise no_statement(StatementSelector(partner=partner, chain_id=chain_id, period=period, month=month))
     if viewer.is_partner:
         statements = [s for s in statements if s.status in PARTNER_VISIBLE]
         if not statements:
@@ -197,12 +197,13 @@ def export_statement(
     out: Path | None,
     viewer: Viewer,
     issuer_name: str,
+    audit: Recorder | None = None,
 ) -> ExportResult:
     """Write the statement document as `fmt` to `out` (None: return the content, for stdout)."""
     if fmt not in STATEMENT_FORMATS:
-        raise InvalidInput(f"--format {fmt!r}: a statement exports as {', '.join(STATEMENT_FORMATS)}.")
+        raise InvalidField("format", f"{fmt!r}: a statement exports as {', '.join(STATEMENT_FORMATS)}.")
     if out is None and fmt == "pdf":
-        raise InvalidInput("--out - (stdout) works for csv and json; give a file path for a PDF.")
+        raise InvalidField("out", "- (stdout) works for csv and json; give a file path for a PDF.")
     selection = statement_document(
         session,
         partner=partner,
@@ -214,7 +215,7 @@ def export_statement(
     )
     doc = selection.document
     path, content = write_atomically(out, lambda target: _STATEMENT_WRITERS[fmt](doc, target))
-    return ExportResult(
+    result = ExportResult(
         kind="statement",
         format=fmt,
         scope=f"{doc.partner_name} / {chain_id} / {doc.scope}",
@@ -225,6 +226,16 @@ def export_statement(
         statement_ids=selection.statement_ids,
         missing_periods=selection.missing_periods,
     )
+    if audit is not None:
+        ids = result.statement_ids
+        audit(
+            session,
+            action="EXPORT_STATEMENT",
+            resource_type="statement",
+            resource_id=ids[0] if len(ids) == 1 else result.scope[:100],
+            after=result.audit_after(),
+        )
+    return result
 
 
 def _visible_partner(session: Session, name: str, chain_id: str, viewer: Viewer) -> Partner:
@@ -325,10 +336,11 @@ def export_pnl(
     fmt: str,
     out: Path | None,
     allowed_validators: Sequence[str] | None = None,
+    audit: Recorder | None = None,
 ) -> ExportResult:
     """Validator P&L rows (SPEC §6) as CSV (one header row, stable columns) or a JSON array."""
     if fmt not in PNL_FORMATS:
-        raise InvalidInput(f"--format {fmt!r}: P&L exports as {', '.join(PNL_FORMATS)}.")
+        raise InvalidField("format", f"{fmt!r}: P&L exports as {', '.join(PNL_FORMATS)}.")
     rows, _decimals = pnl.pnl_rows(session, chain_id, period, allowed_validators=allowed_validators)
     if fmt == "csv":
         text = to_csv(rows, pnl.PNL_COLUMNS)
@@ -336,7 +348,7 @@ def export_pnl(
         text = to_json([{c: r.get(c) for c in pnl.PNL_COLUMNS} for r in rows]) + "\n"
     data = text.encode("utf-8")
     path, content = write_atomically(out, lambda target: target.write_bytes(data))
-    return ExportResult(
+    result = ExportResult(
         kind="pnl",
         format=fmt,
         scope=f"{chain_id} / " + (f"Period {period}" if period is not None else "all periods"),
@@ -345,6 +357,15 @@ def export_pnl(
         sha256=hashlib.sha256(content).hexdigest(),
         rows=len(rows),
     )
+    if audit is not None:
+        audit(
+            session,
+            action="EXPORT_PNL",
+            resource_type="pnl",
+            resource_id=f"{chain_id}/{period or 'all'}",
+            after=result.audit_after(),
+        )
+    return result
 
 
 # -- files -------------------------------------------------------------------------------------------
@@ -353,7 +374,7 @@ def export_pnl(
 def write_atomically(out: Path | None, write: Callable[[Path], None]) -> tuple[Path | None, bytes]:
     """Let `write` fill a temporary file, then move it onto `out` in one step; returns (path, bytes).
 
-    With `out` None nothing is kept on disk: the bytes are returned (for `--out -`).
+    With `out` None nothing is kept on disk: the bytes are returned (for stdout).
     """
     if out is None:
         with tempfile.TemporaryDirectory(prefix="aurora-export-") as folder:
@@ -362,13 +383,13 @@ def write_atomically(out: Path | None, write: Callable[[Path], None]) -> tuple[P
             return None, scratch.read_bytes()
     target = out.expanduser().absolute()
     if not target.parent.is_dir():
-        raise InvalidInput(f"--out {out}: the folder {target.parent} does not exist.")
+        raise InvalidField("out", f"{out}: the folder {target.parent} does not exist.")
     if target.is_dir():
-        raise InvalidInput(f"--out {out} is a folder: give a file name.")
+        raise InvalidField("out", f"{out} is a folder: give a file name.")
     try:
         handle, scratch_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     except OSError as exc:
-        raise InvalidInput(f"--out {out}: cannot write in {target.parent} ({exc.strerror}).") from exc
+        raise InvalidField("out", f"{out}: cannot write in {target.parent} ({exc.strerror}).") from exc
     os.close(handle)
     scratch = Path(scratch_name)
     try:

@@ -6,13 +6,14 @@ canonical JSON), and skipping a payload whose hash equals the latest staged one 
 adapters; the file importer streams lines through COPY and groups them set-based in SQL, so memory
 stays flat however large the file is. Lines that break the file-level rules normalization would
 reject the payload for (a second FEES/MEV/META record or REWARDS staker for a validator, commission
-both per delegator and in aggregate) are invalid lines like parse errors, found in SQL too. Never prints; progress goes through a callback.
+both per delegator and in aggregate) are invalid lines like parse errors, found in SQL too. Writes
+the run's audit row through the caller's trail. Never prints or names a flag; progress goes through a
+callback.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,14 +23,15 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from aurora_cli.db.engine import transaction
-from aurora_cli.db.models import ChainProviderMapping, IngestionRun, Provider, StagingPayload
+from aurora_cli.db.models import CanonicalPeriod, ChainProviderMapping, IngestionRun, Provider, StagingPayload
 from aurora_cli.domain.canonical_json import canonical_json, sha256_hex
-from aurora_cli.errors import InvalidInput, NotFound
+from aurora_cli.errors import InvalidInput, NotFound, param
 from aurora_cli.providers import file as file_provider
 from aurora_cli.providers.file_format import LineError, RewardsRecord, read_import_file, record_payload
-from aurora_cli.services.periods import resolve_period
+from aurora_cli.services.audit import Recorder
+from aurora_cli.services.periods import get_period, resolve_period
+from aurora_cli.services.progress import Progress
 
-Progress = Callable[[int, int | None], None]
 MAX_REPORTED_ERRORS = 50
 
 
@@ -109,7 +111,7 @@ def start_run(
 ) -> IngestionRun:
     """A new RUNNING run; any older run of (chain, period, provider) left RUNNING is marked FAILED.
 
-    Call under the pipeline's period lock (the CLI takes it), in the run's own first transaction.
+    Call under the pipeline's period lock (`pipeline.run_period` takes it), in the run's own first transaction.
     """
     abandoned = session.scalars(
         _ABANDON_STALE_RUNS,
@@ -248,7 +250,7 @@ _GROUP_AND_STAGE = text(
 )
 
 # The file-level rules normalization enforces per payload (providers.file, providers.base
-# check_reward_set), checked here over the whole file at once so --strict refuses such a file before
+# check_reward_set), checked here over the whole file at once so a strict import refuses such a file before
 # anything is staged: one FEES, MEV and META record per validator; one REWARDS record per
 # (validator, staker_address), the validator-level row (staker_address null) included; commission
 # per delegator or in aggregate, never both. A duplicate is reported from its second occurrence on
@@ -335,9 +337,12 @@ def ingest_file(
     path: Path,
     strict: bool = True,
     on_progress: Progress | None = None,
-    audit: Callable[[Session, IngestResult], None] | None = None,
+    trail: Recorder | None = None,
 ) -> IngestResult:
-    """Stage a JSON Lines import file; see the module docstring for the guarantees."""
+    """Stage a JSON Lines import file; see the module docstring for the guarantees.
+
+    The run's INGESTION_RUN audit row commits with the staged payloads (no `trail`: the bench).
+    """
     if not path.is_file():
         raise InvalidInput(f"{path} does not exist or is not a file.")
     with transaction(engine) as session:
@@ -379,14 +384,20 @@ def ingest_file(
                 error_message=_errors_text(result) if result.invalid_count else None,
                 metadata=_run_metadata(result),
             )
-            if audit is not None:
-                audit(session, result)
+            if trail is not None:
+                trail(
+                    session,
+                    action="INGESTION_RUN",
+                    resource_type="ingestion_run",
+                    resource_id=str(result.run_id),
+                    after=result.summary(),
+                )
     except _RefusedFile:
         result.status = "FAILED"
         fail_run(engine, run_id, _errors_text(result), _run_metadata(result))
         raise InvalidInput(
             f"{path} has {result.invalid_count} invalid line(s); nothing was staged "
-            "(fix them, or use --skip-invalid to stage the good records).",
+            f"(fix them, or use {param('skip_invalid')} to stage the good records).",
             details=[(f"line {n}", reason) for n, reason in result.invalid_lines],
         ) from None
     except BaseException as exc:
@@ -484,11 +495,35 @@ def _run_metadata(result: IngestResult) -> dict[str, Any]:
     }
 
 
-def list_runs(
-    session: Session, *, chain_id: str | None, period_id: uuid.UUID | None, limit: int
-) -> list[dict]:
-    from aurora_cli.db.models import CanonicalPeriod
+RUN_COLUMNS = [
+    "run_id",
+    "chain_id",
+    "period_id",
+    "period_identifier",
+    "provider",
+    "status",
+    "started_at",
+    "completed_at",
+    "records_fetched",
+    "records_staged",
+    "error_message",
+    "metadata",
+]
 
+
+def get_run(session: Session, run_id: uuid.UUID) -> dict:
+    """One ingestion run as a `RUN_COLUMNS` row, its metadata (per-endpoint statistics) included."""
+    rows = list_runs(session, chain_id=None, period=None, limit=1, run_id=run_id)
+    if not rows:
+        raise NotFound(f"no ingestion run {run_id}.")
+    return rows[0]
+
+
+def list_runs(
+    session: Session, *, chain_id: str | None, period: str | None, limit: int, run_id: uuid.UUID | None = None
+) -> list[dict]:
+    """Ingestion runs newest first, as `RUN_COLUMNS` rows; `period` needs `chain_id`."""
+    period_id = get_period(session, chain_id, period).period_id if period and chain_id else None
     query = (
         select(IngestionRun, CanonicalPeriod.period_identifier)
         .outerjoin(CanonicalPeriod, CanonicalPeriod.period_id == IngestionRun.period_id)
@@ -499,6 +534,8 @@ def list_runs(
         query = query.where(IngestionRun.chain_id == chain_id)
     if period_id:
         query = query.where(IngestionRun.period_id == period_id)
+    if run_id:
+        query = query.where(IngestionRun.run_id == run_id)
     rows = []
     for run, identifier in session.execute(query):
         meta = run.metadata_ or {}

@@ -1,8 +1,8 @@
 """One pipeline at a time per (chain, period): a PostgreSQL session advisory lock.
 
 Held on its own connection for the whole command, so the steps' own transactions can commit and
-roll back freely underneath it. A second run waits (up to the configured timeout) or, with
---no-wait, fails at once with a Conflict (exit 5).
+roll back freely underneath it. A second run waits (up to the configured timeout) or, when told not
+to wait, fails at once with a Conflict.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-from aurora_cli.errors import Conflict
+from aurora_cli.errors import Conflict, param
 
 NAMESPACE = "aurora.pipeline"
 
@@ -40,7 +40,7 @@ def period_lock(
             if not got:
                 raise Conflict(
                     f"another Aurora run for {chain_id} {period} is in progress; "
-                    "wait for it or rerun without --no-wait."
+                    f"wait for it or rerun without {param('no_wait')}."
                 )
         conn.commit()
         try:

@@ -10,7 +10,6 @@ leaves the previous canonical state intact. Reads only the staging layer.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +18,7 @@ from sqlalchemy.orm import Session
 
 from aurora_cli.providers.base import FeesRow, MetaRow, MevRow, PayloadInvalid, RewardRow, adapter_for
 from aurora_cli.services.periods import get_chain, get_period
-
-Progress = Callable[[int, int | None], None]
+from aurora_cli.services.progress import Progress
 
 _SELECT_PAYLOADS = text(
     """
@@ -115,7 +113,32 @@ def normalize(
             on_progress(done, total)
     _copy_batch(session, batch)
     _apply(session, params)
+    session.execute(_DERIVE_MEV_ENABLED, {**params, "mev_providers": list(MEV_ENABLING_PROVIDERS)})
     return result
+
+
+# is_mev_enabled is not fetched by HTTP META providers (issue 9): it is true when the period's
+# canonical MEV row of the validator comes from an MEV client's provider (Jito; on Ethereum a
+# MEV-Boost relay), so an outage of that provider never forces a META refetch. File imports keep
+# the value their records carry.
+MEV_ENABLING_PROVIDERS = ("jito", "mevboost-relay")
+_DERIVE_MEV_ENABLED = text(
+    """
+    UPDATE canonical_validator_meta m
+    SET is_mev_enabled = d.enabled, updated_at = now()
+    FROM (
+        SELECT m2.meta_id,
+               EXISTS (
+                   SELECT 1 FROM canonical_validator_mev v JOIN providers vp ON vp.provider_id = v.source_provider_id
+                   WHERE v.chain_id = m2.chain_id AND v.period_id = m2.period_id
+                     AND v.validator_key = m2.validator_key AND vp.provider_name = ANY(:mev_providers)
+               ) AS enabled
+        FROM canonical_validator_meta m2 JOIN providers mp ON mp.provider_id = m2.source_provider_id
+        WHERE m2.chain_id = :chain_id AND m2.period_id = :period_id AND mp.provider_name <> 'file'
+    ) d
+    WHERE m.meta_id = d.meta_id AND m.is_mev_enabled IS DISTINCT FROM d.enabled
+    """
+)
 
 
 def _columns(row: Any) -> dict[str, Any]:
@@ -128,6 +151,7 @@ def _columns(row: Any) -> dict[str, Any]:
             "staker_address": row.staker_address,
             "rewards_native": row.rewards_native,
             "commission_native": row.commission_native,
+            "penalties_native": row.penalties_native,
         }
     if isinstance(row, MetaRow):
         return {
@@ -144,7 +168,10 @@ def _columns(row: Any) -> dict[str, Any]:
 _KINDS = {
     "FEES": ("canonical_validator_fees", ["total_fees_native", "fee_count"]),
     "MEV": ("canonical_validator_mev", ["total_mev_native", "tip_count"]),
-    "REWARDS": ("canonical_stake_rewards", ["staker_address", "rewards_native", "commission_native"]),
+    "REWARDS": (
+        "canonical_stake_rewards",
+        ["staker_address", "rewards_native", "commission_native", "penalties_native"],
+    ),
     "META": (
         "canonical_validator_meta",
         [

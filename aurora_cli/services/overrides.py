@@ -1,4 +1,4 @@
-"""Manual overrides of commission lines (SPEC §9).
+"""Manual overrides of commission lines (SPEC §9); never prints, never touches a statement past DRAFT.
 
 This module owns setting and clearing a line's override: the amount (whole native units), who,
 when and why, and `final_amount_native` (the override if set, else the pre-override amount). An
@@ -6,8 +6,8 @@ override is accepted only while the partner's statement for the line's (chain, p
 absent; a DRAFT statement's total and line count are re-summed in the same transaction, so a
 statement never disagrees with its lines.
 
-It never prints, never writes the audit log itself (it returns before/after snapshots for the CLI
-to record) and never touches a statement past DRAFT.
+It writes its own audit rows (the line's override action, and GENERATE_STATEMENT for a re-summed
+DRAFT) through the `audit` it is given; it never prints and never touches a statement past DRAFT.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from sqlalchemy.orm.exc import ObjectDeletedError
 from aurora_cli.db.models import PartnerCommissionLine, PartnerCommissionStatement, StatementStatus
 from aurora_cli.domain.money import is_whole_units, parse_amount
 from aurora_cli.errors import Conflict, InvalidInput, NotFound
+from aurora_cli.services.audit import Recorder
+from aurora_cli.services.finance_errors import InvalidField
 from aurora_cli.services.statements import (
     StatementChange,
     refresh_draft_totals,
@@ -32,6 +34,30 @@ from aurora_cli.services.statements import (
     statement_rows,
     statement_scope_lock,
 )
+
+
+class NoLine(NotFound):
+    def __init__(self, line_id: str) -> None:
+        super().__init__(f"no commission line {line_id}: list the period's lines to find it.")
+        self.line_id = line_id
+
+
+class LineLocked(Conflict):
+    """The line is on a statement past DRAFT, whose lines are locked until an ADMIN reopens it."""
+
+    def __init__(
+        self, doing: str, line_id: str, statement_label: str, status: StatementStatus, statement_id: uuid.UUID
+    ) -> None:
+        self.doing, self.line_id, self.statement_label = doing, line_id, statement_label
+        self.status, self.statement_id = status, statement_id
+        super().__init__(self.sentence("an ADMIN can reopen it"))
+
+    def sentence(self, how_to_reopen: str) -> str:
+        return (
+            f"cannot {self.doing} line {self.line_id}: it is on statement {self.statement_label}, which is "
+            f"{self.status.value}, and the lines of a statement past DRAFT are locked; {how_to_reopen}, "
+            "then override the line and submit it again."
+        )
 
 
 @dataclass(frozen=True)
@@ -54,18 +80,24 @@ def parse_override_amount(text: str) -> Decimal:
     try:
         amount = parse_amount(text)
     except ValueError as exc:
-        raise InvalidInput(f"--amount {exc}.") from exc
+        raise InvalidField("amount", f"{exc}.") from exc
     if not is_whole_units(amount):
         # Commissions are paid in whole native units (SPEC §8 rounds every line down to one).
-        raise InvalidInput(
-            f"--amount {text!r} has a fraction of a native unit: commissions are whole native units "
-            "(lamports, wei)."
+        raise InvalidField(
+            "amount",
+            f"{text!r} has a fraction of a native unit: commissions are whole native units (lamports, wei).",
         )
     return amount
 
 
 def set_override(
-    session: Session, line_id: str, amount: Decimal, *, reason: str, actor_user_id: uuid.UUID | None
+    session: Session,
+    line_id: str,
+    amount: Decimal,
+    *,
+    reason: str,
+    actor_user_id: uuid.UUID | None,
+    audit: Recorder | None = None,
 ) -> OverrideResult:
     """Override a line's amount; refused (Conflict) once its statement is past DRAFT."""
     reason = _reason(reason)
@@ -79,11 +111,16 @@ def set_override(
     line.override_user_id = actor_user_id
     line.override_timestamp = session.scalar(select(func.now()))
     line.final_amount_native = amount
-    return _finish(session, line, statement, action, before)
+    return _finish(session, line, statement, action, before, reason, audit)
 
 
 def clear_override(
-    session: Session, line_id: str, *, reason: str, actor_user_id: uuid.UUID | None
+    session: Session,
+    line_id: str,
+    *,
+    reason: str,
+    actor_user_id: uuid.UUID | None,
+    audit: Recorder | None = None,
 ) -> OverrideResult:
     """Remove a line's override: its final amount goes back to the computed (pre-override) amount."""
     _reason(reason)
@@ -98,7 +135,7 @@ def clear_override(
     line.override_user_id = None
     line.override_timestamp = None
     line.final_amount_native = line.pre_override_amount_native
-    return _finish(session, line, statement, "CLEAR_OVERRIDE", before)
+    return _finish(session, line, statement, "CLEAR_OVERRIDE", before, reason, audit)
 
 
 def _finish(
@@ -107,19 +144,39 @@ def _finish(
     statement: PartnerCommissionStatement | None,
     action: str,
     before: dict[str, Any],
+    reason: str,
+    audit: Recorder | None,
 ) -> OverrideResult:
     session.flush()
     change = refresh_draft_totals(session, statement) if statement is not None else None
     # The summary view sums final amounts, which the override just changed.
     session.execute(text("REFRESH MATERIALIZED VIEW CONCURRENTLY mv_partner_commissions_summary"))
-    return OverrideResult(line.line_id, action, before, snapshot(line), change)
+    result = OverrideResult(line.line_id, action, before, snapshot(line), change)
+    if audit is not None:
+        audit(
+            session,
+            action=action,
+            resource_type="commission_line",
+            resource_id=str(line.line_id),
+            before=result.before,
+            after=result.after,
+            reason=reason,
+        )
+        if change is not None:
+            change.record(
+                session,
+                audit,
+                "GENERATE_STATEMENT",
+                f"totals refreshed after {action} on line {line.line_id}",
+            )
+    return result
 
 
 def _reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput(
-            "--reason is required: say why the amount is overridden (it is shown to the partner)."
+        raise InvalidField(
+            "reason", "is required: say why the amount is overridden (it is shown to the partner)."
         )
     return reason
 
@@ -134,9 +191,7 @@ def _lock_line(
         raise InvalidInput(f"{line_id!r} is not a commission line id (a UUID).") from exc
     line = session.get(PartnerCommissionLine, key)
     if line is None:
-        raise NotFound(
-            f"no commission line {line_id}: list lines with `aurora commissions show --chain C --period P`."
-        )
+        raise NoLine(line_id)
     # Lock order: the (chain, period) scope, then the statement, then the line -- the same order as
     # generating statements, so an override and a generate never deadlock.
     statement_scope_lock(session, line.chain_id, line.period_id)
@@ -151,12 +206,7 @@ def _lock_line(
     )
     if statement is not None and statement.status != StatementStatus.DRAFT:
         row = statement_rows(session, statement_ids=[statement.statement_id])[0]
-        raise Conflict(
-            f"cannot {doing} line {line_id}: it is on statement {statement_label(row)}, which is "
-            f"{statement.status.value}, and the lines of a statement past DRAFT are locked; an ADMIN can "
-            f"reopen it (`aurora statements reopen --statement {statement.statement_id} --reason TEXT`), "
-            "then override the line and submit it again."
-        )
+        raise LineLocked(doing, line_id, statement_label(row), statement.status, statement.statement_id)
     try:
         session.refresh(line, with_for_update=True)
     except ObjectDeletedError:

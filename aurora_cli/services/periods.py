@@ -1,4 +1,7 @@
-"""Periods per chain (SPEC §3): registering, deriving Ethereum days, finalizing by finality lag."""
+"""Periods per chain (SPEC §3): registering, deriving Ethereum days, finalizing by finality lag.
+
+Writes its own audit rows through the caller's trail; never prints or names a flag.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aurora_cli.db.models import CanonicalPeriod, Chain
-from aurora_cli.errors import Conflict, InvalidInput, NotFound
+from aurora_cli.errors import Conflict, InvalidInput, NotFound, param
+from aurora_cli.services.audit import Recorder
+
+PERIOD_COLUMNS = [
+    "period_id",
+    "chain_id",
+    "period_identifier",
+    "period_start",
+    "period_end",
+    "is_finalized",
+    "finalized_at",
+]
 
 
 def get_chain(session: Session, chain_id: str) -> Chain:
@@ -18,7 +32,7 @@ def get_chain(session: Session, chain_id: str) -> Chain:
     if chain is None:
         known = ", ".join(session.scalars(select(Chain.chain_id).order_by(Chain.chain_id))) or "none"
         raise NotFound(
-            f"unknown chain {chain_id!r} (known: {known}): run `aurora config apply` or fix --chain."
+            f"unknown chain {chain_id!r} (known: {known}): run `aurora config apply` or fix {param('chain')}."
         )
     return chain
 
@@ -92,24 +106,48 @@ def _insert(
     return period
 
 
+def period_row(period: CanonicalPeriod) -> dict:
+    return {c: getattr(period, c) for c in PERIOD_COLUMNS}
+
+
 def add_period(
+    session: Session,
+    trail: Recorder,
+    chain_id: str,
+    identifier: str,
+    start: datetime | None,
+    end: datetime | None,
+) -> tuple[CanonicalPeriod, bool]:
+    """Register a period (audited); idempotent when the same bounds are given again."""
+    period, created = _register(session, chain_id, identifier, start, end)
+    if created:
+        trail(
+            session,
+            action="CREATE_PERIOD",
+            resource_type="period",
+            resource_id=str(period.period_id),
+            after=period_row(period),
+        )
+    return period, created
+
+
+def _register(
     session: Session, chain_id: str, identifier: str, start: datetime | None, end: datetime | None
 ) -> tuple[CanonicalPeriod, bool]:
-    """Register a period; idempotent when the same bounds are given again."""
     chain = get_chain(session, chain_id)
     check_identifier(chain, identifier)
     derived = derived_bounds(chain, identifier)
     if start is None or end is None:
         if derived is None:
-            raise InvalidInput("--start and --end are required for this chain's periods.")
+            raise InvalidInput(f"{param('start')} and {param('end')} are required for this chain's periods.")
         start, end = derived
-    for name, value in (("--start", start), ("--end", end)):
+    for name, value in (("start", start), ("end", end)):
         if value.tzinfo is None:
             raise InvalidInput(
-                f"{name} has no time zone: write it as ISO 8601 with an offset, e.g. 2025-06-01T00:00:00Z."
+                f"{param(name)} has no time zone: write it as ISO 8601 with an offset, e.g. 2025-06-01T00:00:00Z."
             )
     if start >= end:
-        raise InvalidInput("--start must be before --end.")
+        raise InvalidInput(f"{param('start')} must be before {param('end')}.")
     if derived is not None and (start, end) != derived:
         raise InvalidInput(
             f"{identifier} is a UTC day: it runs from {derived[0].isoformat()} to {derived[1].isoformat()}."
@@ -149,11 +187,10 @@ class FinalizeResult:
     waiting: list[str]
 
 
-def finalize(session: Session, chain_id: str) -> FinalizeResult:
-    """Mark final every period with at least `finality_lag` newer periods of its chain."""
+def finalize(session: Session, trail: Recorder, chain_id: str) -> FinalizeResult:
+    """Mark final (audited) every period with at least `finality_lag` newer periods of its chain."""
     chain = get_chain(session, chain_id)
     periods = list_periods(session, chain_id)
-    newer = len(periods)
     finalized: list[str] = []
     waiting: list[str] = []
     already = 0
@@ -170,4 +207,12 @@ def finalize(session: Session, chain_id: str) -> FinalizeResult:
         else:
             waiting.append(period.period_identifier)
     session.flush()
+    if finalized:
+        trail(
+            session,
+            action="FINALIZE_PERIOD",
+            resource_type="chain",
+            resource_id=chain_id,
+            after={"finalized": finalized},
+        )
     return FinalizeResult(finalized, already, waiting)

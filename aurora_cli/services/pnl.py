@@ -27,7 +27,8 @@ _UPSERT_PNL = text(
     ), rewards AS (
         SELECT validator_key,
                COALESCE(SUM(rewards_native) FILTER (WHERE staker_address IS NULL), 0) AS vote_rewards_native,
-               SUM(commission_native) AS commission_native
+               SUM(commission_native) AS commission_native,
+               SUM(penalties_native) AS penalties_native
         FROM canonical_stake_rewards
         WHERE chain_id = :chain_id AND period_id = :period_id
         GROUP BY validator_key
@@ -36,7 +37,8 @@ _UPSERT_PNL = text(
                COALESCE(f.total_fees_native, 0) AS exec_fees_native,
                COALESCE(m.total_mev_native, 0) AS mev_tips_native,
                COALESCE(r.vote_rewards_native, 0) AS vote_rewards_native,
-               COALESCE(r.commission_native, 0) AS commission_native
+               COALESCE(r.commission_native, 0) AS commission_native,
+               COALESCE(r.penalties_native, 0) AS penalties_native
         FROM validators v
         LEFT JOIN canonical_validator_fees f
                ON f.chain_id = :chain_id AND f.period_id = :period_id AND f.validator_key = v.validator_key
@@ -45,9 +47,11 @@ _UPSERT_PNL = text(
         LEFT JOIN rewards r ON r.validator_key = v.validator_key
     ), upserted AS (
         INSERT INTO validator_pnl AS t (chain_id, period_id, validator_key, exec_fees_native, mev_tips_native,
-                                        vote_rewards_native, commission_native, total_revenue_native)
+                                        vote_rewards_native, commission_native, total_revenue_native,
+                                        penalties_native)
         SELECT :chain_id, :period_id, validator_key, exec_fees_native, mev_tips_native, vote_rewards_native,
-               commission_native, exec_fees_native + mev_tips_native + vote_rewards_native + commission_native
+               commission_native, exec_fees_native + mev_tips_native + vote_rewards_native + commission_native,
+               penalties_native
         FROM figures
         ON CONFLICT (chain_id, period_id, validator_key) DO UPDATE SET
             exec_fees_native = EXCLUDED.exec_fees_native,
@@ -55,10 +59,13 @@ _UPSERT_PNL = text(
             vote_rewards_native = EXCLUDED.vote_rewards_native,
             commission_native = EXCLUDED.commission_native,
             total_revenue_native = EXCLUDED.total_revenue_native,
+            penalties_native = EXCLUDED.penalties_native,
             computed_at = now(), updated_at = now()
-        WHERE (t.exec_fees_native, t.mev_tips_native, t.vote_rewards_native, t.commission_native)
+        WHERE (t.exec_fees_native, t.mev_tips_native, t.vote_rewards_native, t.commission_native,
+               t.penalties_native)
               IS DISTINCT FROM (EXCLUDED.exec_fees_native, EXCLUDED.mev_tips_native,
-                                EXCLUDED.vote_rewards_native, EXCLUDED.commission_native)
+                                EXCLUDED.vote_rewards_native, EXCLUDED.commission_native,
+                                EXCLUDED.penalties_native)
         RETURNING 1
     ), removed AS (
         DELETE FROM validator_pnl p
@@ -112,6 +119,8 @@ PNL_COLUMNS = [
     "commission_native",
     "total_revenue_native",
     "computed_at",
+    "penalties_native",
+    "net_revenue_native",
 ]
 
 
@@ -125,7 +134,7 @@ def pnl_rows(
 ) -> tuple[list[dict[str, Any]], int]:
     """P&L rows with readable names, and the chain's native decimals for display units.
 
-    `allowed_validators` narrows the rows for users limited to some validators (`users add --validators`).
+    `allowed_validators` narrows the rows for users limited to some validators.
     """
     chain = get_chain(session, chain_id)
     params: dict[str, Any] = {"chain_id": chain_id}
@@ -145,7 +154,7 @@ def pnl_rows(
                 f"""
             SELECT p.pnl_id, p.chain_id, p.period_id, cp.period_identifier, p.validator_key, vi.display_name,
                    p.exec_fees_native, p.mev_tips_native, p.vote_rewards_native, p.commission_native,
-                   p.total_revenue_native, p.computed_at
+                   p.total_revenue_native, p.computed_at, p.penalties_native, p.net_revenue_native
             FROM validator_pnl p
             JOIN canonical_periods cp ON cp.period_id = p.period_id
             LEFT JOIN canonical_validator_identities vi
@@ -171,6 +180,8 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Decimal]:
         "vote_rewards_native",
         "commission_native",
         "total_revenue_native",
+        "penalties_native",
+        "net_revenue_native",
     ]
     with money_context():  # 38-digit amounts exceed the default 28-digit context
         return {k: sum((r[k] for r in rows), Decimal(0)) for k in keys}

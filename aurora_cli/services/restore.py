@@ -32,8 +32,10 @@ from aurora_cli.db.archive import (
     write_auto_conf,
 )
 from aurora_cli.db.cluster import DATABASE, EmbeddedCluster, write_cluster_note
+from aurora_cli.db.pgtools import pg_verifybackup_run, tool
 from aurora_cli.errors import AuroraError, Conflict, DatabaseUnavailable, InvalidInput, NotFound
-from aurora_cli.services.backup import BackupRecord, extract_backup, run_tool, tool
+from aurora_cli.services.audit import Recorder
+from aurora_cli.services.backup import BackupRecord, extract_backup, record_in
 
 # The tables whose row counts the restore report compares (those present in the schema).
 MAIN_TABLES = (
@@ -119,8 +121,11 @@ def restore(
     username: str | None,
     archive_timeout_seconds: int = 60,
     recovery_timeout_seconds: float = 3600.0,
+    trail: Recorder | None = None,
 ) -> RestoreResult:
-    """Restore `backup` into `new_data_dir`, replaying archived WAL to `target_time` (None: latest)."""
+    """Restore `backup` into `new_data_dir`, replaying archived WAL to `target_time` (None: latest).
+
+    The restore is audited in the restored database and, through `trail`, in the source."""
     clock = time.monotonic()
     target = normalize_target(target_time)
     cluster = check_new_data_dir(new_data_dir, live_data_dir)
@@ -191,6 +196,11 @@ def restore(
                 shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink()
         raise
     result.restore_seconds = round(time.monotonic() - clock, 2)
+    if source is not None and trail is not None:
+        record_in(
+            source, trail, resource_type="database_restore", resource_id=result.backup_label,
+            after=restore_summary(result),
+        )
     return result
 
 
@@ -239,10 +249,9 @@ def _verify_extracted(backup: BackupRecord, cluster: EmbeddedCluster) -> None:
     pg_verifybackup = tool("pg_verifybackup")
     if pg_verifybackup is None:
         return  # `take_backup` recorded that it could not verify; nothing more can be done here
-    argv = [str(pg_verifybackup), "--manifest-path", str(backup.folder / "backup_manifest")]
-    if tool("pg_waldump") is None:
-        argv.append("--no-parse-wal")
-    run_tool([*argv, str(cluster.pgdata)], f"pg_verifybackup of backup {backup.label}")
+    pg_verifybackup_run(
+        pg_verifybackup, backup.folder / "backup_manifest", cluster.pgdata, f"pg_verifybackup of backup {backup.label}"
+    )
 
 
 def _server_failure(cluster: EmbeddedCluster) -> str | None:
@@ -312,13 +321,12 @@ def _report(
 ) -> RestoreResult:
     import psycopg
 
-    from aurora_cli.db.engine import make_engine, transaction
+    from aurora_cli.db.engine import make_engine
     from aurora_cli.services import audit
 
     engine = make_engine(cluster.url(DATABASE, driver="postgresql+psycopg"))
     try:
-        with transaction(engine) as session:
-            verdict = audit.verify(session)
+        verdict = audit.verify(engine)
     finally:
         engine.dispose()
     with psycopg.connect(cluster.url(DATABASE), autocommit=True) as conn:
@@ -380,7 +388,7 @@ def _audit_restored(
     user_id: uuid.UUID | None,
     username: str | None,
 ) -> None:
-    """The restore's own row in the restored database (the source gets one from the caller)."""
+    """The restore's own row in the restored database (the source gets one through the trail)."""
     from sqlalchemy import text
 
     from aurora_cli.db.engine import make_engine, transaction

@@ -13,8 +13,8 @@ import psycopg
 import pytest
 
 from aurora_cli.db.engine import make_engine
+from aurora_cli.devtools.synthetic import write_samples
 from aurora_cli.domain.canonical_json import canonical_json
-from aurora_cli.domain.synthetic import write_samples
 from aurora_cli.services.locks import period_lock
 
 SOL = "solana-mainnet"

@@ -16,9 +16,9 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
+from aurora_cli.cli.exit_codes import ExitCode
 from aurora_cli.db.engine import transaction
-from aurora_cli.domain.synthetic import write_period_file
-from aurora_cli.errors import ExitCode
+from aurora_cli.devtools.synthetic import write_period_file
 from aurora_cli.services import ingest
 from aurora_cli.services.config_apply import apply_config, read_config
 

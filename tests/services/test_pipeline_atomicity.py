@@ -15,6 +15,7 @@ from aurora_cli.db.models import ChainProviderMapping, Provider
 from aurora_cli.providers import base
 from aurora_cli.providers.file import FileAdapter, file_payload
 from aurora_cli.services import ingest, normalize, pipeline, pnl
+from aurora_cli.services.audit import AuditTrail
 from aurora_cli.services.config_apply import apply_config, read_config
 
 SOL = "solana-mainnet"
@@ -209,10 +210,32 @@ def test_an_invalid_payload_is_reported_and_the_rest_normalized(seeded, tmp_path
             text("SELECT payload_id FROM staging_payloads WHERE run_id = :r"), {"r": run.run_id}
         ).scalar()
     report = pipeline.run_normalize(seeded, no_audit, chain_id=SOL, period="850")
-    assert int(report.exit_code) == 3
+    assert report.outcome is pipeline.StepOutcome.PARTIAL
     (invalid,) = report.summary["invalid_payloads"]
     assert invalid["payload_id"] == bad_id and "staker S1 appears more than once" in invalid["reason"]
     assert isinstance(invalid["payload_id"], uuid.UUID)
     # Fees still normalized; the previous reward set stands.
     assert state(seeded)[0] == [(V1, Decimal(100))]
     assert state(seeded)[1] == [("S1", Decimal(7))]
+
+
+def test_run_period_without_the_cli_stops_before_commissions_for_ops(seeded, tmp_path):
+    """Given an OPS caller, when a script runs the whole period pipeline, then the data steps run,
+    each audited under the caller's correlation id, and the run stops before compute-commissions."""
+    path = tmp_path / "a.jsonl"
+    path.write_text(fees_line("100") + reward_line("S1", "7"))
+    trail = AuditTrail(uuid.uuid4())
+    work = pipeline.PeriodWork(seeded, trail, SOL, "850", file=path)
+    run = pipeline.run_period(work, role="OPS", lock_timeout_seconds=5)
+    assert [r.step for r in run.reports] == ["ingest", "normalize", "compute-pnl"]
+    assert run.withheld is pipeline.COMPUTE_COMMISSIONS and run.outcome is pipeline.StepOutcome.OK
+    with transaction(seeded) as session:
+        actions = (
+            session.execute(
+                text("SELECT action::text FROM audit_log WHERE correlation_id = :c ORDER BY seq"),
+                {"c": trail.correlation_id},
+            )
+            .scalars()
+            .all()
+        )
+    assert actions == ["INGESTION_RUN", "NORMALIZATION_RUN", "PNL_COMPUTE"]

@@ -1,16 +1,12 @@
-"""Agreements as code (SPEC §7): one reviewed TOML file becomes partner, agreement, version, rules and
-clients rows, idempotently.
+"""Applying an agreement file (SPEC §7) to the database, idempotently; never prints, never commits.
 
-This module owns how a validated `AgreementFile` maps onto the database: partners are identified by
-`[partner] name`, agreements by (partner, `[agreement] name`). Terms (rules and clients) are
-versioned: changed terms create the next `agreement_versions` row and close the previous one, whose
-rules and clients stay for history. Partner details and the agreement's own fields (status, dates)
-are updated in place without a new version. Applying the same file twice changes nothing.
-
-Every change is returned as audit entries (action, resource, before/after) for the caller to record
-in the same transaction; this module never prints, never commits and never records audit rows itself.
-The file's own checks live in `domain.agreement_file`; the checks that need the database (do the
-named chains exist?) live here.
+A validated `AgreementFile` becomes partner, agreement, version, rules and clients rows. Partners
+are identified by `[partner] name`, agreements by (partner, `[agreement] name`). Terms (rules and
+clients) are versioned: changed terms create the next `agreement_versions` row and close the
+previous one, whose rules and clients stay for history. Partner details and the agreement's own
+fields (status, dates) are updated in place without a new version. Applying the same file twice
+changes nothing. Every change is recorded through the `audit` the caller gives, in its transaction;
+`plan_agreement` says what an apply would do without keeping anything.
 """
 
 from __future__ import annotations
@@ -23,22 +19,18 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from aurora_cli.db.models import (
-    Agreement,
-    AgreementRule,
-    AgreementStatus,
-    AgreementVersion,
-    AttributionMethod,
-    CanonicalValidatorIdentity,
-    Chain,
-    Partner,
-    PartnerStakeAttribution,
-    RevenueComponent,
-)
+from aurora_cli.db.models import Agreement, AgreementRule, AgreementVersion, Partner, PartnerStakeAttribution
 from aurora_cli.domain.agreement_file import AgreementFile
-from aurora_cli.domain.commission import AttributionMethod as Attribution
-from aurora_cli.errors import Conflict, InvalidInput, NotFound
-from aurora_cli.render.output import jsonable
+from aurora_cli.domain.canonical_json import jsonable
+from aurora_cli.errors import Conflict, InvalidInput
+from aurora_cli.services.agreements.references import check_references
+from aurora_cli.services.agreements.snapshots import (
+    agreement_snapshot,
+    partner_snapshot,
+    rule_snapshot,
+    version_snapshot,
+)
+from aurora_cli.services.audit import Recorder
 
 # The parts of the normalized terms that are versioned; partner details and the agreement's status
 # and dates are facts about the relationship, updated in place.
@@ -46,16 +38,6 @@ VERSIONED_TERMS = ("clients", "rules")
 
 PARTNER_FIELDS = ("legal_entity_name", "contact_email", "contact_name")
 AGREEMENT_FIELDS = ("status", "effective_from", "effective_until")
-
-AGREEMENT_LIST_COLUMNS = [
-    "agreement_id",
-    "partner_name",
-    "agreement_name",
-    "status",
-    "current_version",
-    "effective_from",
-    "effective_until",
-]
 
 
 @dataclass
@@ -74,6 +56,7 @@ class ApplyResult:
     rules_written: int = 0
     clients_written: int = 0
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    # One audit entry (action, resource, before/after) per change, in the order they were made.
     audit_entries: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -131,92 +114,42 @@ def _plain(value: Any) -> str:
     return "none" if rendered is None else str(rendered)
 
 
-# --- checks that need the database -----------------------------------------------------------
-
-
-def check_references(session: Session, agreement_file: AgreementFile) -> list[tuple[str, str]]:
-    """Refuse unknown chains (InvalidInput listing each field); return warnings for the rest.
-
-    A validator not registered yet is only a warning: `ingest --file` registers validators it meets,
-    so an agreement may rightly be applied before the validator's first data arrives.
-    """
-    known_chains = set(session.scalars(select(Chain.chain_id)))
-    errors: list[tuple[str, str]] = []
-    known = ", ".join(sorted(known_chains)) or "none; run `aurora config apply`"
-    for index, client in enumerate(agreement_file.clients):
-        if client.chain not in known_chains:
-            errors.append((f"clients[{index}].chain", f"unknown chain {client.chain!r} (known: {known})"))
-    for index, rule in enumerate(agreement_file.rules):
-        if rule.chain is not None and rule.chain not in known_chains:
-            errors.append((f"rules[{index}].chain", f"unknown chain {rule.chain!r} (known: {known})"))
-    if errors:
-        raise InvalidInput(
-            f"agreement {agreement_file.agreement.name!r} names chains that do not exist: "
-            "fix the file or apply the chain configuration first",
-            details=errors,
-        )
-
-    registered = {
-        (chain, key)
-        for chain, key in session.execute(
-            select(CanonicalValidatorIdentity.chain_id, CanonicalValidatorIdentity.validator_key)
-        )
-    }
-    registered_keys = {key for _chain, key in registered}
-    warnings: list[tuple[str, str]] = []
-    for index, client in enumerate(agreement_file.clients):
-        if client.validator_key is not None and (client.chain, client.validator_key) not in registered:
-            warnings.append(
-                (
-                    f"clients[{index}].validator_key",
-                    f"{client.validator_key} is not a registered validator of {client.chain} yet",
-                )
-            )
-    client_chains = {client.chain for client in agreement_file.clients}
-    for index, rule in enumerate(agreement_file.rules):
-        if rule.validator_key is not None:
-            found = (
-                (rule.chain, rule.validator_key) in registered
-                if rule.chain is not None
-                else rule.validator_key in registered_keys
-            )
-            if not found:
-                warnings.append(
-                    (
-                        f"rules[{index}].validator_key",
-                        f"{rule.validator_key} is not a registered validator"
-                        + (f" of {rule.chain}" if rule.chain else "")
-                        + " yet",
-                    )
-                )
-        needs_clients = rule.attribution in (Attribution.CLIENT_REVENUE, Attribution.STAKE_WEIGHT)
-        if needs_clients and (not client_chains if rule.chain is None else rule.chain not in client_chains):
-            warnings.append(
-                (
-                    f"rules[{index}].attribution",
-                    f"{rule.attribution.value} needs [[clients]]"
-                    + (f" on {rule.chain}" if rule.chain else "")
-                    + "; without them this rule's base is always 0",
-                )
-            )
-    return warnings
-
-
-# --- apply -------------------------------------------------------------------------------------
-
-
 def apply_agreement(
     session: Session,
     agreement_file: AgreementFile,
     *,
     user_id: uuid.UUID | None = None,
     now: datetime | None = None,
+    audit: Recorder | None = None,
+    audit_reason: str | None = None,
 ) -> ApplyResult:
     """Create or update the file's partner and agreement; see the module docstring for the rules.
 
     Raises InvalidInput (nothing written by this call: the caller's transaction rolls back) when a
-    chain is unknown or changed terms would not start after the current version started.
+    chain is unknown or changed terms would not start after the current version started. `audit`,
+    when given, records every change with `audit_reason`.
     """
+    result = _apply(session, agreement_file, user_id=user_id, now=now)
+    if audit is not None:
+        for entry in result.audit_entries:
+            audit(session, **entry, reason=audit_reason)
+    return result
+
+
+def plan_agreement(
+    session: Session, agreement_file: AgreementFile, *, user_id: uuid.UUID | None = None
+) -> ApplyResult:
+    """What `apply_agreement` would do, exactly: it runs in a savepoint that is always rolled back."""
+    savepoint = session.begin_nested()
+    try:
+        return _apply(session, agreement_file, user_id=user_id, now=None)
+    finally:
+        savepoint.rollback()
+
+
+def _apply(
+    session: Session, agreement_file: AgreementFile, *, user_id: uuid.UUID | None, now: datetime | None
+) -> ApplyResult:
     # Partners are identified by name (no unique key in the seed): two concurrent applies of a new
     # file must not both create it. Applies are rare, so one lock for all of them is enough.
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext('aurora.agreements.apply'))"))
@@ -329,7 +262,7 @@ def _create_agreement(
         partner_id=partner.partner_id,
         agreement_name=spec.name,
         current_version=1,
-        status=AgreementStatus(spec.status.value),
+        status=spec.status,
         effective_from=spec.effective_from,
         effective_until=spec.effective_until,
     )
@@ -379,7 +312,7 @@ def _update_agreement_fields(
     """Status and dates change in place; the first version keeps starting with the agreement."""
     spec = agreement_file.agreement
     wanted = {
-        "status": AgreementStatus(spec.status.value),
+        "status": spec.status,
         "effective_from": spec.effective_from,
         "effective_until": spec.effective_until,
     }
@@ -495,8 +428,8 @@ def _write_terms(
             rule_order=rule.order,
             chain_id=rule.chain,
             validator_key=rule.validator_key,
-            revenue_component=RevenueComponent(rule.component.value),
-            attribution_method=AttributionMethod(rule.attribution.value),
+            revenue_component=rule.component,
+            attribution_method=rule.attribution,
             commission_rate_bps=rule.recorded_rate_bps,
             floor_amount_native=rule.floor_native,
             cap_amount_native=rule.cap_native,
@@ -527,152 +460,4 @@ def _rule_created(rule: AgreementRule) -> dict[str, Any]:
         "resource_type": "agreement_rule",
         "resource_id": str(rule.rule_id),
         "after": rule_snapshot(rule),
-    }
-
-
-# --- snapshots (audit before/after, show) ------------------------------------------------------
-
-
-def partner_snapshot(partner: Partner) -> dict[str, Any]:
-    return {
-        "partner_id": partner.partner_id,
-        "partner_name": partner.partner_name,
-        "legal_entity_name": partner.legal_entity_name,
-        "contact_email": partner.contact_email,
-        "contact_name": partner.contact_name,
-        "is_active": partner.is_active,
-    }
-
-
-def agreement_snapshot(agreement: Agreement, partner_name: str) -> dict[str, Any]:
-    return {
-        "agreement_id": agreement.agreement_id,
-        "partner_id": agreement.partner_id,
-        "partner_name": partner_name,
-        "agreement_name": agreement.agreement_name,
-        "status": agreement.status,
-        "current_version": agreement.current_version,
-        "effective_from": agreement.effective_from,
-        "effective_until": agreement.effective_until,
-    }
-
-
-def version_snapshot(version: AgreementVersion) -> dict[str, Any]:
-    return {
-        "version_id": version.version_id,
-        "version_number": version.version_number,
-        "effective_from": version.effective_from,
-        "effective_until": version.effective_until,
-        "terms_snapshot": version.terms_snapshot,
-    }
-
-
-RULE_COLUMNS = [
-    "rule_id",
-    "version_number",
-    "rule_order",
-    "chain_id",
-    "validator_key",
-    "revenue_component",
-    "attribution_method",
-    "commission_rate_bps",
-    "floor_amount_native",
-    "cap_amount_native",
-    "tier_config",
-    "is_active",
-]
-
-
-def rule_snapshot(rule: AgreementRule) -> dict[str, Any]:
-    return {"agreement_id": rule.agreement_id, **{c: getattr(rule, c) for c in RULE_COLUMNS}}
-
-
-# --- read views --------------------------------------------------------------------------------
-
-
-def list_agreements(session: Session, *, partner_id: str | uuid.UUID | None = None) -> list[dict[str, Any]]:
-    """Every agreement with its partner's name; `partner_id` narrows to one partner (PARTNER users)."""
-    query = (
-        select(Agreement, Partner.partner_name)
-        .join(Partner, Partner.partner_id == Agreement.partner_id)
-        .order_by(Partner.partner_name, Agreement.agreement_name)
-    )
-    if partner_id is not None:
-        query = query.where(Agreement.partner_id == uuid.UUID(str(partner_id)))
-    return [
-        {c: v for c, v in agreement_snapshot(agreement, name).items() if c in AGREEMENT_LIST_COLUMNS}
-        for agreement, name in session.execute(query)
-    ]
-
-
-def agreement_details(
-    session: Session,
-    name: str,
-    *,
-    partner_name: str | None = None,
-    partner_id: str | uuid.UUID | None = None,
-) -> dict[str, Any]:
-    """One agreement: its row, every version, the current version's rules and clients."""
-    query = (
-        select(Agreement, Partner)
-        .join(Partner, Partner.partner_id == Agreement.partner_id)
-        .where(Agreement.agreement_name == name)
-    )
-    if partner_name is not None:
-        query = query.where(Partner.partner_name == partner_name)
-    if partner_id is not None:
-        query = query.where(Agreement.partner_id == uuid.UUID(str(partner_id)))
-    matches = session.execute(query).all()
-    if not matches:
-        whose = f" of partner {partner_name!r}" if partner_name else ""
-        raise NotFound(f"no agreement named {name!r}{whose}: see `aurora agreements list`.")
-    if len(matches) > 1:
-        partners = ", ".join(sorted(p.partner_name for _a, p in matches))
-        raise InvalidInput(
-            f"several partners have an agreement named {name!r} ({partners}): add --partner NAME."
-        )
-    agreement, partner = matches[0]
-    versions = session.scalars(
-        select(AgreementVersion)
-        .where(AgreementVersion.agreement_id == agreement.agreement_id)
-        .order_by(AgreementVersion.version_number)
-    ).all()
-    rules = session.scalars(
-        select(AgreementRule)
-        .where(
-            AgreementRule.agreement_id == agreement.agreement_id,
-            AgreementRule.version_number == agreement.current_version,
-        )
-        .order_by(AgreementRule.rule_order)
-    ).all()
-    clients = session.scalars(
-        select(PartnerStakeAttribution)
-        .where(
-            PartnerStakeAttribution.agreement_id == agreement.agreement_id,
-            PartnerStakeAttribution.version_number == agreement.current_version,
-        )
-        .order_by(
-            PartnerStakeAttribution.chain_id,
-            PartnerStakeAttribution.staker_address,
-            PartnerStakeAttribution.validator_key.nulls_first(),
-        )
-    ).all()
-    return {
-        **agreement_snapshot(agreement, partner.partner_name),
-        "partner": partner_snapshot(partner),
-        "versions": [
-            {
-                "version_number": v.version_number,
-                "effective_from": v.effective_from,
-                "effective_until": v.effective_until,
-                "created_by": v.created_by,
-                "created_at": v.created_at,
-            }
-            for v in versions
-        ],
-        "rules": [{c: getattr(r, c) for c in RULE_COLUMNS} for r in rules],
-        "clients": [
-            {"chain_id": c.chain_id, "staker_address": c.staker_address, "validator_key": c.validator_key}
-            for c in clients
-        ],
     }

@@ -3,13 +3,13 @@
 Owns: generating per-period import files at any scale (validators x delegators x periods) for the
 benchmark and the committed sample data under ``config/samples/``, with realistic magnitudes in
 native base units (lamports, wei); the sample dataset's memorable validator keys, staker addresses
-and epoch bounds; and ``main()``, a dependency-free command line (``python -m
-aurora_cli.domain.synthetic``).
+and epoch bounds; and whole datasets (period files plus partner agreement files over the generated
+stakers) behind ``aurora dev generate`` / ``aurora dev samples``.
 
 Never: uses a float for an amount (every amount is an integer drawn from a seeded ``random.Random``
 and scaled with integer arithmetic), depends on anything but its arguments (same arguments, same
-bytes, on any machine), holds more than one validator's delegators in memory, or touches the
-database.
+bytes, on any machine), holds more than one validator's delegators in memory, prints, or touches
+the database.
 
 Model, per validator and period (the file format's meaning is SPEC §5):
 
@@ -29,14 +29,12 @@ Model, per validator and period (the file format's meaning is SPEC §5):
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -468,7 +466,7 @@ SAMPLE_CHAINS = (
 def _periods_toml() -> str:
     out = [
         "# Period bounds of the sample data in this directory (written by",
-        "# `python -m aurora_cli.domain.synthetic --samples config/samples`; do not edit by hand).",
+        "# `aurora dev samples --out config/samples`; do not edit by hand).",
         "# Solana epochs: 432,000 slots at ~0.41 s = 49 h 12 min, each starting where the last ended.",
         "# Ethereum days are derivable (UTC midnight to midnight) and listed for completeness.",
         "# `file` is relative to this directory.",
@@ -509,46 +507,136 @@ def write_samples(directory: str | Path) -> list[PeriodFileStats]:
     return stats
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m aurora_cli.domain.synthetic``: write synthetic period files, or the sample dataset."""
-    parser = argparse.ArgumentParser(
-        prog="python -m aurora_cli.domain.synthetic",
-        description="Write deterministic synthetic import files (JSON Lines, amounts in native base units).",
+# --- Datasets at any scale (``aurora dev generate``) -------------------------------------------------
+
+FIRST_PERIOD = {"solana": "850", "ethereum": "2025-06-01"}
+AGREEMENTS_EFFECTIVE_FROM = "2025-01-01T00:00:00Z"
+
+
+@dataclass(frozen=True)
+class DatasetStats:
+    """What ``write_dataset`` wrote: one entry per period file, then the agreement files."""
+
+    periods: list[PeriodFileStats]
+    agreement_files: list[Path]
+
+
+def consecutive_periods(chain: str, count: int, first: str | None = None) -> list[str]:
+    """``count`` period identifiers from ``first``: epoch numbers (Solana) or UTC days (Ethereum)."""
+    profile = chain_profile(chain)
+    start = first if first is not None else FIRST_PERIOD[profile.family]
+    _check_period(profile, start)
+    if count < 1:
+        raise ValueError("periods must be at least 1")
+    if profile.family == "solana":
+        return [str(int(start) + offset) for offset in range(count)]
+    day = date.fromisoformat(start)
+    return [(day + timedelta(days=offset)).isoformat() for offset in range(count)]
+
+
+def _agreement_toml(chain: str, number: int, clients: list[tuple[str, str]], validator_key: str) -> str:
+    """One ACTIVE agreement with three rules (the three attribution methods) over ``clients``."""
+    lines = [
+        f"# Synthetic partner {number:04d} (written by `aurora dev generate`; deterministic by seed).",
+        "",
+        "[partner]",
+        f'name = "Synthetic Partner {number:04d}"',
+        f'legal_entity_name = "Synthetic Partner {number:04d} Ltd"',
+        f'contact_email = "partner-{number:04d}@synthetic.example"',
+        "",
+        "[agreement]",
+        f'name = "Synthetic referral {number:04d}"',
+        'status = "ACTIVE"',
+        f'effective_from = "{AGREEMENTS_EFFECTIVE_FROM}"',
+    ]
+    for staker, validator in clients:
+        lines += [
+            "",
+            "[[clients]]",
+            f'chain = "{chain}"',
+            f'staker_address = "{staker}"',
+            f'validator_key = "{validator}"',
+        ]
+    rules = [
+        ("COMMISSION", "CLIENT_REVENUE", 1000 + 50 * (number % 11), None),
+        ("MEV_TIPS", "STAKE_WEIGHT", 500 + 25 * (number % 7), None),
+        ("EXEC_FEES", "FIXED_SHARE", 10 + number % 40, validator_key),
+    ]
+    for order, (component, attribution, rate_bps, validator) in enumerate(rules, start=1):
+        lines += ["", "[[rules]]", f"order = {order}", f'chain = "{chain}"']
+        if validator is not None:
+            lines.append(f'validator_key = "{validator}"')
+        lines += [f'component = "{component}"', f'attribution = "{attribution}"', f"rate_bps = {rate_bps}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_agreements(
+    directory: str | Path,
+    chain: str,
+    agreements: int,
+    validators: int,
+    delegators_per_validator: int,
+    seed: int,
+) -> list[Path]:
+    """``agreements`` agreement files whose clients are stakers of the generated period files.
+
+    Partner ``n`` refers up to three delegators, drawn (seeded) from the validators' delegators; its
+    FIXED_SHARE rule names one validator. The identities are the ones ``write_period_file`` writes for
+    the same (chain, validators, delegators, seed), so the agreements attribute real rows.
+    """
+    if agreements < 0:
+        raise ValueError("agreements must be >= 0")
+    if agreements and (validators < 1 or delegators_per_validator < 1):
+        raise ValueError("agreements need at least one validator with at least one delegator")
+    profile = chain_profile(chain)
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    identities = (
+        [
+            _identity(profile, seed, chain, index, None, delegators_per_validator, ())
+            for index in range(validators)
+        ]
+        if agreements
+        else []
     )
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--out", type=Path, help="directory for <chain>_<period>.jsonl files")
-    mode.add_argument("--samples", type=Path, help="rewrite the committed sample dataset into this directory")
-    parser.add_argument("--chain", default="solana-mainnet", help="chain id (solana-* or ethereum-*)")
-    parser.add_argument("--periods", default="850", help="comma-separated period identifiers")
-    parser.add_argument("--validators", type=int, default=5)
-    parser.add_argument("--delegators", type=int, default=200, help="delegators per validator")
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args(argv)
-    try:
-        if args.samples is not None:
-            results = write_samples(args.samples)
-        else:
-            periods = [p.strip() for p in args.periods.split(",") if p.strip()]
-            if not periods:
-                parser.error("--periods needs at least one period identifier")
-            results = [
-                write_period_file(
-                    args.out / f"{args.chain}_{period}.jsonl",
-                    args.chain,
-                    period,
-                    args.validators,
-                    args.delegators,
-                    args.seed,
-                )
-                for period in periods
-            ]
-    except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    for result in results:
-        print(f"{result.path}\t{result.lines} lines\t{result.bytes_written} bytes")
-    return 0
+    paths = []
+    for number in range(1, agreements + 1):
+        rng = random.Random(f"aurora-synthetic:{seed}:{chain}:agreement:{number}")
+        clients: dict[str, str] = {}
+        for _ in range(min(3, delegators_per_validator)):
+            identity = identities[rng.randrange(validators)]
+            staker, _stake = identity.delegators[rng.randrange(len(identity.delegators))]
+            clients.setdefault(staker, identity.key)
+        home = identities[(number - 1) % validators].key
+        path = target / f"partner-{number:04d}.toml"
+        path.write_text(_agreement_toml(chain, number, sorted(clients.items()), home), encoding="utf-8")
+        paths.append(path)
+    return paths
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def write_dataset(
+    directory: str | Path,
+    *,
+    chain: str,
+    validators: int,
+    delegators_per_validator: int,
+    periods: int,
+    agreements: int,
+    seed: int,
+    first_period: str | None = None,
+) -> DatasetStats:
+    """``<chain>_<period>.jsonl`` for ``periods`` consecutive periods, and ``agreements/partner-NNNN.toml``."""
+    root = Path(directory)
+    identifiers = consecutive_periods(chain, periods, first_period)
+    files = [
+        write_period_file(
+            root / f"{chain}_{period}.jsonl", chain, period, validators, delegators_per_validator, seed
+        )
+        for period in identifiers
+    ]
+    agreement_files = (
+        write_agreements(root / "agreements", chain, agreements, validators, delegators_per_validator, seed)
+        if agreements
+        else []
+    )
+    return DatasetStats(files, agreement_files)

@@ -1,4 +1,9 @@
-"""Alembic environment: online migrations only, against the URL set by aurora_cli.db.migrate."""
+"""Alembic environment: online migrations only, against the URL set by aurora_cli.db.migrate.
+
+The one file here that imports the live application: the models are autogenerate's target (what
+`alembic revision --autogenerate` compares with the database) and `DatabaseUnavailable` is the error
+the CLI maps to its exit code. The revisions themselves import nothing from `aurora_cli`.
+"""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aurora_cli.domain.synthetic import (
+from aurora_cli.devtools.synthetic import (
     ETHEREUM_SAMPLE_STAKERS,
     ETHEREUM_SAMPLE_VALIDATORS,
     SAMPLE_CHAINS,
@@ -17,10 +17,12 @@ from aurora_cli.domain.synthetic import (
     ExpectedPnl,
     base58_decode,
     base58_encode,
-    main,
+    consecutive_periods,
+    write_agreements,
     write_period_file,
     write_samples,
 )
+from aurora_cli.domain.agreement_file import load_agreement_file
 from aurora_cli.providers.file_format import LineError, MetaRecord, RewardsRecord, read_import_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -167,33 +169,123 @@ def test_bad_arguments_are_refused(tmp_path, chain, period, message):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_main_writes_one_file_per_period(tmp_path, capsys):
-    code = main(
-        [
-            "--out",
-            str(tmp_path),
-            "--chain",
-            "solana-mainnet",
-            "--periods",
-            "850,851",
-            "--validators",
-            "2",
-            "--delegators",
-            "5",
-            "--seed",
-            "7",
-        ]
+def test_dev_generate_writes_periods_and_agreements_that_parse(ops, tmp_path):
+    out = tmp_path / "data"
+    result = ops(
+        "--format",
+        "json",
+        "dev",
+        "generate",
+        "--out",
+        str(out),
+        "--validators",
+        "2",
+        "--delegators",
+        "5",
+        "--periods",
+        "2",
+        "--agreements",
+        "3",
+        "--seed",
+        "7",
     )
-    assert code == 0
-    names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["solana-mainnet_850.jsonl", "solana-mainnet_851.jsonl"]
-    assert len(records(tmp_path / "solana-mainnet_850.jsonl")) == 2 * (4 + 5)
-    assert "solana-mainnet_851.jsonl" in capsys.readouterr().out
+    assert result.exit_code == 0, result
+    listed = result.json()
+    assert [(r["kind"], r["period"], r["lines"]) for r in listed] == [
+        ("period", "850", 2 * (4 + 5)),
+        ("period", "851", 2 * (4 + 5)),
+        ("agreement", None, None),
+        ("agreement", None, None),
+        ("agreement", None, None),
+    ]
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["agreements", "solana-mainnet_850.jsonl", "solana-mainnet_851.jsonl"]
+    # The command writes what the library writes, byte for byte.
+    expected = write_period_file(tmp_path / "lib.jsonl", "solana-mainnet", "851", 2, 5, seed=7).path
+    assert (out / "solana-mainnet_851.jsonl").read_bytes() == expected.read_bytes()
+
+    stakers = {
+        r.staker_address: r.validator_key
+        for r in records(out / "solana-mainnet_850.jsonl")
+        if isinstance(r, RewardsRecord) and r.staker_address
+    }
+    files = sorted((out / "agreements").iterdir())
+    assert [f.name for f in files] == ["partner-0001.toml", "partner-0002.toml", "partner-0003.toml"]
+    for number, path in enumerate(files, start=1):
+        agreement = load_agreement_file(path)
+        assert agreement.partner.name == f"Synthetic Partner {number:04d}"
+        assert [rule.attribution.value for rule in agreement.rules] == [
+            "CLIENT_REVENUE",
+            "STAKE_WEIGHT",
+            "FIXED_SHARE",
+        ]
+        assert agreement.clients and all(
+            stakers[c.staker_address] == c.validator_key for c in agreement.clients
+        )
 
 
-def test_main_reports_a_bad_chain_as_an_error(tmp_path, capsys):
-    assert main(["--out", str(tmp_path), "--chain", "tezos", "--periods", "1"]) == 1
-    assert "no synthetic profile" in capsys.readouterr().err
+def test_dev_generate_ethereum_days_are_consecutive(ops, tmp_path):
+    out = tmp_path / "out"
+    result = ops(
+        "dev",
+        "generate",
+        "--out",
+        str(out),
+        "--chain",
+        "ethereum-mainnet",
+        "--validators",
+        "1",
+        "--delegators",
+        "2",
+        "--periods",
+        "3",
+        "--first-period",
+        "2025-06-30",
+    )
+    assert result.exit_code == 0, result
+    assert sorted(p.name for p in out.iterdir()) == [
+        "ethereum-mainnet_2025-06-30.jsonl",
+        "ethereum-mainnet_2025-07-01.jsonl",
+        "ethereum-mainnet_2025-07-02.jsonl",
+    ]
+
+
+def test_dev_generate_reports_a_bad_chain_as_invalid_input(ops, tmp_path):
+    out = tmp_path / "out"
+    result = ops("dev", "generate", "--out", str(out), "--chain", "tezos")
+    assert result.exit_code == 1
+    assert "no synthetic profile" in result.stderr
+    assert not out.exists()
+
+
+def test_dev_generate_needs_admin_or_ops(admin_cli, tmp_path):
+    out = tmp_path / "out"
+    admin_cli.add_user("fin", "FINANCE")
+    result = admin_cli("dev", "generate", "--out", str(out), token=admin_cli.token_for("fin"))
+    assert result.exit_code == 4
+    assert not out.exists()
+
+
+def test_dev_samples_rewrites_the_committed_samples(ops, tmp_path):
+    out = tmp_path / "out"
+    result = ops("dev", "samples", "--out", str(out))
+    assert result.exit_code == 0, result
+    assert (out / "periods.toml").read_bytes() == (SAMPLES / "periods.toml").read_bytes()
+
+
+def test_agreements_are_deterministic_by_seed(tmp_path):
+    a = write_agreements(tmp_path / "a", "solana-mainnet", 4, 3, 10, seed=5)
+    b = write_agreements(tmp_path / "b", "solana-mainnet", 4, 3, 10, seed=5)
+    c = write_agreements(tmp_path / "c", "solana-mainnet", 4, 3, 10, seed=6)
+    assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+    assert [p.read_bytes() for p in a] != [p.read_bytes() for p in c]
+
+
+def test_consecutive_periods():
+    assert consecutive_periods("solana-mainnet", 3) == ["850", "851", "852"]
+    assert consecutive_periods("ethereum-mainnet", 2, "2024-02-28") == ["2024-02-28", "2024-02-29"]
+    with pytest.raises(ValueError, match="epoch number"):
+        consecutive_periods("solana-mainnet", 1, "2025-06-01")
 
 
 # --- the committed samples ----------------------------------------------------------------------
@@ -207,8 +299,7 @@ def test_committed_samples_are_exactly_what_the_generator_writes(tmp_path):
     )
     for relative in written:
         assert (SAMPLES / relative).read_bytes() == (tmp_path / relative).read_bytes(), (
-            f"config/samples/{relative} is stale: "
-            "run python -m aurora_cli.domain.synthetic --samples config/samples"
+            f"config/samples/{relative} is stale: run aurora dev samples --out config/samples"
         )
 
 

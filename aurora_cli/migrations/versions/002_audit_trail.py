@@ -14,6 +14,9 @@ Revision ID: 002
 Revises: 001
 """
 
+import hashlib
+import json
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -89,8 +92,6 @@ def _chain_existing_rows() -> None:
     The identity column numbered them in physical order; renumbering is not possible for an
     ALWAYS identity, so the chain follows `seq` as assigned and only the hashes are filled in.
     """
-    from aurora_cli.services.audit import GENESIS, row_hash  # the one definition of the hash
-
     bind = op.get_bind()
     rows = bind.execute(
         sa.text(
@@ -98,14 +99,36 @@ def _chain_existing_rows() -> None:
             " correlation_id, ip_address, user_agent, seq FROM audit_log ORDER BY seq"
         )
     ).all()
-    previous = GENESIS
+    previous = _GENESIS
     for row in rows:
-        current = row_hash(previous, row)
+        current = _row_hash(previous, row)
         bind.execute(
             sa.text("UPDATE audit_log SET previous_hash = :p, row_hash = :h WHERE log_id = :id"),
             {"p": previous, "h": current, "id": row.log_id},
         )
         previous = current
+
+
+# Frozen copy of `aurora_cli.services.audit.row_hash` and its genesis value as released with this
+# revision. The application's copy may change (it must then verify old rows some other way); this
+# one must not, or re-running 002 on an old database would chain its rows differently.
+_GENESIS = "0" * 64
+
+
+def _row_hash(previous: str, row: sa.Row) -> str:
+    body = {
+        "log_id": str(row.log_id),
+        "change_hash": row.change_hash,
+        "resource_type": row.resource_type,
+        "before_snapshot": row.before_snapshot,
+        "after_snapshot": row.after_snapshot,
+        "reason": row.reason,
+        "correlation_id": str(row.correlation_id),
+        "ip_address": str(row.ip_address) if row.ip_address else None,
+        "user_agent": row.user_agent,
+    }
+    material = previous + json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
 def downgrade() -> None:

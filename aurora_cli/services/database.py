@@ -1,0 +1,157 @@
+"""The database's lifecycle: where it is, the embedded cluster's set-up, audited schema migrations.
+
+Owns `status`, the embedded cluster's set-up and stop, `upgrade`, `downgrade` and the question whether migrating needs an ADMIN
+(`needs_admin`); the CLI asks for the login and renders. Never prints or prompts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, make_url, text
+from sqlalchemy import inspect as sa_inspect
+
+from aurora_cli.db import migrate
+from aurora_cli.db.archive import archiving_status, ensure_archiving, wal_dir_of
+from aurora_cli.db.cluster import DATABASE, EmbeddedCluster, write_cluster_note
+from aurora_cli.db.engine import make_engine, transaction
+from aurora_cli.services.audit import Recorder
+from aurora_cli.settings import Settings
+
+STATUS_KEYS = ("url", "running", "data_dir", "revision")  # SPEC §2: `db status --format json`
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """Where the database is, whether it answers, and its schema revision (SPEC §2)."""
+    if settings.database_url:
+        url = migrate.sqlalchemy_url(settings.database_url)
+        shown = make_url(url).render_as_string(hide_password=True).replace("+psycopg", "")
+        try:
+            revision = migrate.current_revision(url)
+            running = True
+        except Exception:
+            revision, running = None, False
+        return {"url": shown, "running": running, "data_dir": None, "revision": revision, "embedded": False}
+    cluster = EmbeddedCluster(settings.data_dir)
+    state = cluster.status()
+    revision = None
+    archiving: dict[str, Any] | None = None
+    if state.running:
+        try:
+            revision = migrate.current_revision(cluster.url(DATABASE, driver="postgresql+psycopg"))
+        except Exception:
+            revision = None
+        try:
+            archiving = archiving_status(cluster, wal_dir_of(settings.backup_path))
+        except Exception as exc:  # status must report, not fail
+            archiving = {"healthy": False, "problem": f"archiving state unreadable: {exc}"}
+    return {
+        "url": state.url,
+        "running": state.running,
+        "data_dir": str(state.data_dir),
+        "revision": revision,
+        "embedded": True,
+        "server_binaries": str(state.bin_dir) if state.bin_dir else None,
+        "archiving": archiving,
+    }
+
+
+def migration_url(settings: Settings) -> str:
+    """The URL migrations run against: the external database, or the embedded one (started)."""
+    if settings.database_url:
+        return migrate.sqlalchemy_url(settings.database_url)
+    cluster = EmbeddedCluster(settings.data_dir)
+    cluster.ensure_running()
+    return cluster.url(DATABASE, driver="postgresql+psycopg")
+
+
+def set_up_embedded(
+    settings: Settings,
+    *,
+    on_starting: Callable[[Path], None],
+    on_archiving_enabled: Callable[[Path, bool], None] | None = None,
+) -> tuple[bool, Path]:
+    """Create (when new) and start the embedded cluster and its database, with WAL archiving on.
+
+    Returns whether the cluster was created now, and its data directory.
+
+    `on_starting(data_dir)` is called just before a stopped server is started, which takes a while;
+    `on_archiving_enabled(wal_dir, restarted)` when archiving was switched on for an existing cluster.
+    """
+    cluster = EmbeddedCluster(settings.data_dir)
+    created = cluster.init()
+    # Before the first start of a new cluster; an older running cluster is restarted if needed.
+    archiving = ensure_archiving(cluster, wal_dir_of(settings.backup_path), settings.archive_timeout_seconds)
+    if archiving.changed and not created and on_archiving_enabled is not None:
+        on_archiving_enabled(archiving.wal_dir, archiving.restarted)
+    if not cluster.is_running():
+        on_starting(cluster.data_dir)
+        cluster.start()
+    cluster.create_database(DATABASE)
+    write_cluster_note(cluster)
+    return created, cluster.data_dir
+
+
+def stop_embedded(settings: Settings) -> bool:
+    """Stop the embedded cluster; False when it was not running."""
+    return EmbeddedCluster(settings.data_dir).stop()
+
+
+def needs_admin(url: str) -> bool:
+    """Whether migrating needs an ADMIN: users exist and tokens can be checked (revision 003+)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            inspector = sa_inspect(conn)
+            if not (inspector.has_table("users") and inspector.has_table("user_tokens")):
+                return False
+            return bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM users)")).scalar())
+    finally:
+        engine.dispose()
+
+
+@dataclass(frozen=True)
+class Migration:
+    before: str | None
+    after: str | None
+
+
+def current_revision(url: str) -> str | None:
+    return migrate.current_revision(url)
+
+
+def head_revision() -> str | None:
+    return migrate.head_revision()
+
+
+def upgrade(url: str, revision: str, *, engine: Engine, trail: Recorder) -> Migration:
+    """Migrate up to `revision` and record it (DB_MIGRATE) through `engine` once the log exists."""
+    before = migrate.current_revision(url)
+    migrate.upgrade(url, revision)
+    after = migrate.current_revision(url)
+    _audit_migration(engine, trail, Migration(before, after), after)
+    return Migration(before, after)
+
+
+def downgrade(url: str, revision: str, *, engine: Engine, trail: Recorder) -> Migration:
+    """Migrate down to `revision`, recorded first: below 002 the audit log is gone (`base`)."""
+    before = migrate.current_revision(url)
+    if revision != "base":
+        _audit_migration(engine, trail, Migration(before, revision), revision)
+    migrate.downgrade(url, revision)
+    return Migration(before, revision)
+
+
+def _audit_migration(engine: Engine, trail: Recorder, migration: Migration, resource_id: str | None) -> None:
+    with transaction(engine) as session:
+        trail(
+            session,
+            action="DB_MIGRATE",
+            resource_type="database",
+            resource_id=resource_id,
+            before={"revision": migration.before},
+            after={"revision": migration.after},
+        )
