@@ -12,7 +12,7 @@ DEMO_ADMIN := demo-admin
 DEMO_PASSWORD := demo-password-123
 DEMO_CREDENTIALS := $(AURORA_DATA_DIR)/demo-credentials
 
-.PHONY: install test demo lint bench clean db-stop
+.PHONY: install test demo lint bench clean db-stop restore-drill
 
 install: $(STAMP)
 
@@ -32,6 +32,10 @@ lint: install
 
 demo: install
 	@AURORA_CREDENTIALS=$(DEMO_CREDENTIALS) ./scripts/demo.sh
+
+# Back up the demo database, restore it into a scratch directory, compare; runs the demo first if needed.
+restore-drill: install
+	@AURORA_CREDENTIALS=$(DEMO_CREDENTIALS) $(BIN)/python scripts/restore_drill.py
 
 bench: install
 	$(BIN)/python scripts/bench.py

@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     )
     issuer_name: str = Field(default="Aurora Staking Operations", description="Our entity on statements.")
     lock_timeout_seconds: int = Field(default=600, description="How long a run waits for another run's lock.")
+    # Backups of the embedded cluster (aurora_cli.services.backup); unset backup_dir = <data_dir>/backups.
+    backup_dir: Path | None = Field(default=None, description="Base backups and the WAL archive (wal/).")
+    backup_retention_days: int = Field(default=30, ge=1, description="Keep base backups this many days.")
+    wal_retention_days: int = Field(
+        default=7, ge=0, description="Keep WAL older than the oldest kept base backup this many days more."
+    )
+    archive_timeout_seconds: int = Field(
+        default=60, ge=0, description="Archive a WAL segment at least this often while there are writes."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -54,6 +63,10 @@ class Settings(BaseSettings):
         if toml_files:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_files))
         return tuple(sources)
+
+    @property
+    def backup_path(self) -> Path:
+        return (self.backup_dir or self.data_dir / "backups").expanduser().absolute()
 
     @property
     def credentials_path(self) -> Path:

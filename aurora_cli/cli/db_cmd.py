@@ -29,7 +29,12 @@ def db_up(rt: Runtime) -> None:
         url = _migration_url(rt)
     else:
         created, data_dir = database.set_up_embedded(
-            settings, on_starting=lambda folder: rt.output.say(f"Starting PostgreSQL in {folder} ...")
+            settings,
+            on_starting=lambda folder: rt.output.say(f"Starting PostgreSQL in {folder} ..."),
+            on_archiving_enabled=lambda wal_dir, restarted: rt.output.say(
+                f"Enabled WAL archiving into {wal_dir}"
+                + (" (restarted the database to apply it)." if restarted else ".")
+            ),
         )
         if created:
             rt.output.say(f"Created a new PostgreSQL cluster in {data_dir}.")
@@ -40,7 +45,7 @@ def db_up(rt: Runtime) -> None:
         + ("" if migration.before != migration.after else " (already current)")
         + "."
     )
-    rt.output.single(database.status(settings), title="Aurora database")
+    _show_status(rt, database.status(settings), every_key=True)
 
 
 @command(app, "stop", path="db stop", permission=None, help="Stop the embedded database.")
@@ -67,11 +72,34 @@ def db_stop(rt: Runtime) -> None:
     help="Where the database is, whether it runs, its revision.",
 )
 def db_status(rt: Runtime) -> None:
-    status = database.status(rt.settings)
+    _show_status(rt, database.status(rt.settings))
+
+
+def _show_status(rt: Runtime, status: dict, *, every_key: bool = False) -> None:
     if rt.output.is_machine:
-        rt.output.single({k: status[k] for k in database.STATUS_KEYS})
+        # SPEC §2's four keys; the embedded cluster adds its archiving state (an external one is not ours).
+        keys = list(database.STATUS_KEYS) + (["archiving"] if status.get("embedded") else [])
+        keys = list(status) if every_key else keys
+        rt.output.single({k: status.get(k) for k in keys})
     else:
-        rt.output.single(status, title="Aurora database")
+        rt.output.single(
+            status | {"archiving": _archiving_line(status.get("archiving"))}, title="Aurora database"
+        )
+
+
+def _archiving_line(archiving: dict | None) -> str | None:
+    """The archiving state in one cell of the human status table."""
+    if archiving is None:
+        return None
+    if not archiving["healthy"]:
+        return f"UNHEALTHY: {archiving['problem']}"
+    last = archiving.get("last_archived_wal")
+    if last is None:
+        return f"on, into {archiving['archive_dir']}; nothing archived yet"
+    return (
+        f"healthy, into {archiving['archive_dir']}; last {last} "
+        f"{archiving['last_archived_age_seconds']} s ago"
+    )
 
 
 @command(
@@ -111,3 +139,12 @@ def _migration_url(rt: Runtime) -> str:
     if database.needs_admin(url):
         rt.require(Permission.ADMINISTER)
     return url
+
+
+def _register_backups() -> None:
+    from aurora_cli.cli import backup_cmd
+
+    backup_cmd.register(app)
+
+
+_register_backups()

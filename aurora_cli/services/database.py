@@ -15,6 +15,7 @@ from sqlalchemy import Engine, make_url, text
 from sqlalchemy import inspect as sa_inspect
 
 from aurora_cli.db import migrate
+from aurora_cli.db.archive import archiving_status, ensure_archiving, wal_dir_of
 from aurora_cli.db.cluster import DATABASE, EmbeddedCluster, write_cluster_note
 from aurora_cli.db.engine import make_engine, transaction
 from aurora_cli.services.audit import Recorder
@@ -37,11 +38,16 @@ def status(settings: Settings) -> dict[str, Any]:
     cluster = EmbeddedCluster(settings.data_dir)
     state = cluster.status()
     revision = None
+    archiving: dict[str, Any] | None = None
     if state.running:
         try:
             revision = migrate.current_revision(cluster.url(DATABASE, driver="postgresql+psycopg"))
         except Exception:
             revision = None
+        try:
+            archiving = archiving_status(cluster, wal_dir_of(settings.backup_path))
+        except Exception as exc:  # status must report, not fail
+            archiving = {"healthy": False, "problem": f"archiving state unreadable: {exc}"}
     return {
         "url": state.url,
         "running": state.running,
@@ -49,6 +55,7 @@ def status(settings: Settings) -> dict[str, Any]:
         "revision": revision,
         "embedded": True,
         "server_binaries": str(state.bin_dir) if state.bin_dir else None,
+        "archiving": archiving,
     }
 
 
@@ -61,15 +68,25 @@ def migration_url(settings: Settings) -> str:
     return cluster.url(DATABASE, driver="postgresql+psycopg")
 
 
-def set_up_embedded(settings: Settings, *, on_starting: Callable[[Path], None]) -> tuple[bool, Path]:
-    """Create (when new) and start the embedded cluster and its database.
+def set_up_embedded(
+    settings: Settings,
+    *,
+    on_starting: Callable[[Path], None],
+    on_archiving_enabled: Callable[[Path, bool], None] | None = None,
+) -> tuple[bool, Path]:
+    """Create (when new) and start the embedded cluster and its database, with WAL archiving on.
 
     Returns whether the cluster was created now, and its data directory.
 
-    `on_starting(data_dir)` is called just before a stopped server is started, which takes a while.
+    `on_starting(data_dir)` is called just before a stopped server is started, which takes a while;
+    `on_archiving_enabled(wal_dir, restarted)` when archiving was switched on for an existing cluster.
     """
     cluster = EmbeddedCluster(settings.data_dir)
     created = cluster.init()
+    # Before the first start of a new cluster; an older running cluster is restarted if needed.
+    archiving = ensure_archiving(cluster, wal_dir_of(settings.backup_path), settings.archive_timeout_seconds)
+    if archiving.changed and not created and on_archiving_enabled is not None:
+        on_archiving_enabled(archiving.wal_dir, archiving.restarted)
     if not cluster.is_running():
         on_starting(cluster.data_dir)
         cluster.start()
