@@ -16,15 +16,7 @@ from aurora_cli.services import periods, pnl
 
 app = typer.Typer(help="Validator P&L.", no_args_is_help=True)
 
-PNL_AMOUNTS = [
-    "exec_fees_native",
-    "mev_tips_native",
-    "vote_rewards_native",
-    "commission_native",
-    "total_revenue_native",
-    "penalties_native",
-    "net_revenue_native",
-]
+PNL_AMOUNTS = list(pnl.AMOUNT_COLUMNS)
 
 
 @command(

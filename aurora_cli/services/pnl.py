@@ -173,15 +173,18 @@ def pnl_rows(
     return [dict(r) for r in rows], chain.native_decimals
 
 
+# The amounts of a validator_pnl row, in the order every view shows them.
+AMOUNT_COLUMNS = (
+    "exec_fees_native",
+    "mev_tips_native",
+    "vote_rewards_native",
+    "commission_native",
+    "total_revenue_native",
+    "penalties_native",
+    "net_revenue_native",
+)
+
+
 def totals(rows: list[dict[str, Any]]) -> dict[str, Decimal]:
-    keys = [
-        "exec_fees_native",
-        "mev_tips_native",
-        "vote_rewards_native",
-        "commission_native",
-        "total_revenue_native",
-        "penalties_native",
-        "net_revenue_native",
-    ]
     with money_context():  # 38-digit amounts exceed the default 28-digit context
-        return {k: sum((r[k] for r in rows), Decimal(0)) for k in keys}
+        return {k: sum((r[k] for r in rows), Decimal(0)) for k in AMOUNT_COLUMNS}
