@@ -561,9 +561,32 @@ def summary_rows(doc: StatementDocument) -> list[list[str]]:
             )
         total = chain.total_native
         rows.append(
-            [doc.statement_number, "statement", chain.chain_id, "", "", "", "", "", "", "", "", "", "", "", "",
-             "", "", "", "", _plain(total), _plain(chain.display(total)), chain.native_unit, chain.display_unit,
-             str(len(chain.lines))]
+            [
+                doc.statement_number,
+                "statement",
+                chain.chain_id,
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                _plain(total),
+                _plain(chain.display(total)),
+                chain.native_unit,
+                chain.display_unit,
+                str(len(chain.lines)),
+            ]
         )
     return rows
 

@@ -31,12 +31,20 @@ from aurora_cli.db.models import (
     Partner,
     PartnerCommissionLine,
     PartnerCommissionStatement,
-    StatementDocument as DocumentRow,
     StatementDocumentFile,
     User,
 )
+from aurora_cli.db.models import (
+    StatementDocument as DocumentRow,
+)
 from aurora_cli.domain.money import money_context, pro_rata_quantize_18
-from aurora_cli.domain.tiers import TierMode, TierTable, apply_limits, commission_before_limits, rate_reached_bps
+from aurora_cli.domain.tiers import (
+    TierMode,
+    TierTable,
+    apply_limits,
+    commission_before_limits,
+    rate_reached_bps,
+)
 from aurora_cli.errors import NotFound
 from aurora_cli.render.statement import (
     ChainSection,
@@ -118,7 +126,9 @@ def _window_periods(session: Session, chain_id: str, window: Window) -> list[Can
     if window.period is not None:
         query = query.where(CanonicalPeriod.period_identifier == window.period)
     else:
-        query = query.where(CanonicalPeriod.period_start >= window.start, CanonicalPeriod.period_start < window.end)
+        query = query.where(
+            CanonicalPeriod.period_start >= window.start, CanonicalPeriod.period_start < window.end
+        )
     periods = list(session.scalars(query.order_by(CanonicalPeriod.period_start)))
     if not periods:
         what = f"period {window.period}" if window.period else f"no period starting in {window.label}"
@@ -172,7 +182,9 @@ def build_document(
         roles = _roles(session, statements)
         infos = [_period_info(s, by_period[s.period_id], roles) for s in statements]
         infos.sort(key=lambda p: p.period_start)
-        rules, versions = _rule_sections(session, partner.partner_id, chain_id, [s.period_id for s in statements], by_period)
+        rules, versions = _rule_sections(
+            session, partner.partner_id, chain_id, [s.period_id for s in statements], by_period
+        )
         payout, days = _payout_and_terms(session, versions, chain_id)
         terms_days = terms_days if days is None else days
         sections.append(
@@ -191,7 +203,9 @@ def build_document(
         starts += [p.period_start for p in infos]
         ends += [p.period_end for p in infos]
     if not sections:
-        raise NotFound(f"there is no statement of {partner.partner_name} for {window.label}: generate it first.")
+        raise NotFound(
+            f"there is no statement of {partner.partner_name} for {window.label}: generate it first."
+        )
     periods_all = [p for s in sections for p in s.periods]
     moments = [step.at for p in periods_all for step in p.steps]
     released = [p.step("released") for p in periods_all]
@@ -280,7 +294,12 @@ def _rule_sections(
         for (period_id, rule_id), lines in groups.items()
     ]
     sections.sort(
-        key=lambda r: (periods_start(periods, r.period_identifier), r.agreement_name, r.agreement_version, r.rule_order)
+        key=lambda r: (
+            periods_start(periods, r.period_identifier),
+            r.agreement_name,
+            r.agreement_version,
+            r.rule_order,
+        )
     )
     return sections, versions
 
@@ -289,7 +308,9 @@ def periods_start(periods: dict[uuid.UUID, CanonicalPeriod], identifier: str) ->
     return next(p.period_start for p in periods.values() if p.period_identifier == identifier)
 
 
-def rule_section(period_identifier: str, rule: AgreementRule, agreement_name: str, lines: list[Any]) -> RuleSection:
+def rule_section(
+    period_identifier: str, rule: AgreementRule, agreement_name: str, lines: list[Any]
+) -> RuleSection:
     """One rule's arithmetic for one period, reproduced with the engine's domain functions (SPEC §8 6-7)."""
     tiers = TierTable.from_config(rule.tier_config) if rule.tier_config is not None else None
     rate = None if tiers is not None else rule.commission_rate_bps
@@ -305,7 +326,13 @@ def rule_section(period_identifier: str, rule: AgreementRule, agreement_name: st
                 with money_context():
                     part = top - step.from_native
                 slices.append(
-                    TierSlice(step.from_native, upper, step.rate_bps, part, commission_before_limits(part, step.rate_bps, None))
+                    TierSlice(
+                        step.from_native,
+                        upper,
+                        step.rate_bps,
+                        part,
+                        commission_before_limits(part, step.rate_bps, None),
+                    )
                 )
     floor, cap = rule.floor_amount_native, rule.cap_amount_native
     after = before
@@ -317,10 +344,16 @@ def rule_section(period_identifier: str, rule: AgreementRule, agreement_name: st
         after = cap
     with money_context():
         shares = {
-            line.line_id: (pro_rata_quantize_18(Decimal(1), line.base_amount_native, total_base) if total_base else Decimal(0))
+            line.line_id: (
+                pro_rata_quantize_18(Decimal(1), line.base_amount_native, total_base)
+                if total_base
+                else Decimal(0)
+            )
             for line in lines
         }
-    ordered = sorted(lines, key=lambda line: (line.validator_key is not None, line.validator_key or "", str(line.line_id)))
+    ordered = sorted(
+        lines, key=lambda line: (line.validator_key is not None, line.validator_key or "", str(line.line_id))
+    )
     return RuleSection(
         period_identifier=period_identifier,
         agreement_name=agreement_name,
@@ -364,11 +397,14 @@ def _payout_and_terms(
     payout: str | None = None
     days: int | None = None
     for agreement_id, number in sorted(versions, key=lambda v: (str(v[0]), -v[1])):
-        terms = session.scalar(
-            select(AgreementVersion.terms_snapshot).where(
-                AgreementVersion.agreement_id == agreement_id, AgreementVersion.version_number == number
+        terms = (
+            session.scalar(
+                select(AgreementVersion.terms_snapshot).where(
+                    AgreementVersion.agreement_id == agreement_id, AgreementVersion.version_number == number
+                )
             )
-        ) or {}
+            or {}
+        )
         for item in terms.get("payouts") or []:
             if item.get("chain") == chain_id and payout is None:
                 payout = item.get("address")
@@ -387,7 +423,9 @@ def _slug(name: str) -> str:
 
 
 def _chain_code(section: ChainSection) -> str:
-    return re.sub(r"[^A-Z0-9]", "", section.display_unit.upper())[:6] or section.chain_id.split("-")[0].upper()
+    return (
+        re.sub(r"[^A-Z0-9]", "", section.display_unit.upper())[:6] or section.chain_id.split("-")[0].upper()
+    )
 
 
 def _chain_key(built: BuiltDocument) -> str:
@@ -412,7 +450,9 @@ def _window_key(built: BuiltDocument) -> str:
     return built.window.key if "+" not in chains else f"{built.window.key}|{chains}"[:60]
 
 
-def number_document(session: Session, built: BuiltDocument, *, prefix: str = "AUR", persist: bool = True) -> StatementDocument:
+def number_document(
+    session: Session, built: BuiltDocument, *, prefix: str = "AUR", persist: bool = True
+) -> StatementDocument:
     """Give the document its number and revision: the latest revision when the figures are unchanged,
     else the next one (recorded when `persist`). A number, once given, is never given to another."""
     latest = latest_revision(session, built)
@@ -425,7 +465,9 @@ def number_document(session: Session, built: BuiltDocument, *, prefix: str = "AU
         code = "MULTI" if len(built.document.chains) > 1 else _chain_code(first)
         stem = f"{prefix}-{code}-{built.window.code}-{_slug(built.document.partner.name)}"
         taken = session.scalar(
-            select(func.count(func.distinct(DocumentRow.partner_id))).where(DocumentRow.statement_number.like(f"{stem}-%"))
+            select(func.count(func.distinct(DocumentRow.partner_id))).where(
+                DocumentRow.statement_number.like(f"{stem}-%")
+            )
         )
         number, revision = f"{stem}-{(taken or 0) + 1:02d}", 1
     if persist:
@@ -449,10 +491,15 @@ def _numbered(document: StatementDocument, number: str, revision: int) -> Statem
 
 
 def record_issued_files(
-    session: Session, document: StatementDocument, json_sha256: str, files: dict[str, tuple[str, bytes | None]]
+    session: Session,
+    document: StatementDocument,
+    json_sha256: str,
+    files: dict[str, tuple[str, bytes | None]],
 ) -> None:
     """Remember every issued file (name -> (sha256, content kept or None)) for `statements verify`."""
-    base = document.statement_number.rsplit("-R", 1)[0] if document.revision > 1 else document.statement_number
+    base = (
+        document.statement_number.rsplit("-R", 1)[0] if document.revision > 1 else document.statement_number
+    )
     document_id = session.scalar(
         select(DocumentRow.document_id).where(
             DocumentRow.statement_number == base, DocumentRow.revision == document.revision
@@ -461,7 +508,13 @@ def record_issued_files(
     for name, (sha, content) in files.items():
         session.execute(
             insert(StatementDocumentFile)
-            .values(file_sha256=sha, document_id=document_id, file_name=name, json_sha256=json_sha256, content=content)
+            .values(
+                file_sha256=sha,
+                document_id=document_id,
+                file_name=name,
+                json_sha256=json_sha256,
+                content=content,
+            )
             .on_conflict_do_nothing(index_elements=["file_sha256"])
         )
 
@@ -478,6 +531,7 @@ def issued_file(session: Session, file_sha256: str) -> tuple[StatementDocumentFi
 def issued_json(session: Session, json_sha256: str) -> bytes | None:
     return session.scalar(
         select(StatementDocumentFile.content).where(
-            StatementDocumentFile.file_sha256 == json_sha256, StatementDocumentFile.file_name == "statement.json"
+            StatementDocumentFile.file_sha256 == json_sha256,
+            StatementDocumentFile.file_name == "statement.json",
         )
     )
