@@ -82,7 +82,7 @@ class _StatementPDF(FPDF):
         self.cell(self.epw * 0.2, 4, f"Page {self.page_no()} of {{nb}}", align="R")
         self.set_text_color(0)
 
-    def title(self, text: str, keep: float = 25) -> None:
+    def section(self, text: str, keep: float = 25) -> None:
         if self.get_y() + 8 + keep > self.page_break_trigger:
             self.add_page()
         self.ln(2.5)
@@ -143,7 +143,7 @@ def _amount(chain: ChainSection, native) -> str:
 
 def _rule_block(pdf: _StatementPDF, chain: ChainSection, rule: RuleSection) -> None:
     unit = chain.native_unit
-    pdf.title(
+    pdf.section(
         f"Period {rule.period_identifier} · {rule.agreement_name} v{rule.agreement_version} · rule {rule.rule_order}: "
         f"{_LABELS.get(rule.component, rule.component)} by {_LABELS.get(rule.attribution, rule.attribution)}",
         keep=40,
@@ -294,7 +294,7 @@ def render_statement_pdf(doc: StatementDocument, path: str | Path) -> None:
     pdf.set_y(max(left, right) + 1)
 
     # Totals per chain, never added across chains.
-    pdf.title("Amount due", keep=12)
+    pdf.section("Amount due", keep=12)
     for chain in doc.chains:
         pdf.set_font("Sans", "B", 11)
         pdf.multi_cell(
@@ -307,7 +307,7 @@ def render_statement_pdf(doc: StatementDocument, path: str | Path) -> None:
         )
 
     for chain in doc.chains:
-        pdf.title(f"{chain.chain_name} ({chain.chain_id}): periods and approvals", keep=20)
+        pdf.section(f"{chain.chain_name} ({chain.chain_id}): periods and approvals", keep=20)
         with _table(pdf, (16, 56, 24, 62, 24), ("LEFT", "LEFT", "LEFT", "LEFT", "RIGHT")) as table:
             table.row(
                 [
@@ -334,7 +334,7 @@ def render_statement_pdf(doc: StatementDocument, path: str | Path) -> None:
                         plain(p.total_native),
                     ]
                 )
-        pdf.title(f"{chain.chain_name}: how each amount is calculated", keep=30)
+        pdf.section(f"{chain.chain_name}: how each amount is calculated", keep=30)
         pdf.text_block(
             "Per rule and period: Σ base × rate (or tier schedule) = commission before limits; then the floor and "
             "cap; then rounding down to a whole native unit. The rule total is split over validators in proportion "
@@ -345,7 +345,7 @@ def render_statement_pdf(doc: StatementDocument, path: str | Path) -> None:
         for rule in chain.rules:
             _rule_block(pdf, chain, rule)
 
-    pdf.title("Verification", keep=20)
+    pdf.section("Verification", keep=20)
     pdf.text_block(
         "This statement's data is in statement.json (RFC 8785 canonical JSON). Its SHA-256 is below; "
         "`sha256sum statement.json` shows the same value, and `aurora statements verify` checks a file "
