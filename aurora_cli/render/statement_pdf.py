@@ -110,7 +110,7 @@ class _StatementPDF(FPDF):
             self.cell(label_w, 4.3, label)
             self.set_text_color(0)
             self.set_font("Sans", "", 8)
-            self.multi_cell(width - label_w, 4.3, value or "-", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.multi_cell(width - label_w, 4.3, value or "-", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             y = self.get_y()
         return y
 
@@ -308,7 +308,7 @@ def render_statement_pdf(doc: StatementDocument, path: str | Path) -> None:
 
     for chain in doc.chains:
         pdf.section(f"{chain.chain_name} ({chain.chain_id}): periods and approvals", keep=20)
-        with _table(pdf, (16, 56, 24, 62, 24), ("LEFT", "LEFT", "LEFT", "LEFT", "RIGHT")) as table:
+        with _table(pdf, (13, 36, 21, 88, 24), ("LEFT", "LEFT", "LEFT", "LEFT", "RIGHT")) as table:
             table.row(
                 [
                     "Period",
