@@ -110,7 +110,9 @@ class _StatementPDF(FPDF):
             self.cell(label_w, 4.3, label)
             self.set_text_color(0)
             self.set_font("Sans", "", 8)
-            self.multi_cell(width - label_w, 4.3, value or "-", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.multi_cell(
+                width - label_w, 4.3, value or "-", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            )
             y = self.get_y()
         return y
 

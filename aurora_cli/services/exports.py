@@ -142,16 +142,22 @@ def statement_document(
     for chain_id in chain_ids:
         partner_row = _visible_partner(session, partner, chain_id, viewer)
     assert partner_row is not None
-    built = build_document(
-        session,
-        partner=partner_row,
-        chain_ids=chain_ids,
-        window=window,
-        issuer=issuer.party(),
-        statuses=frozenset(s.value for s in PARTNER_VISIBLE) if viewer.is_partner else None,
-    )
-    if viewer.is_partner and not built.document.chains:
-        raise PermissionDenied(f"the statement of {partner} for {window.label} is not released yet.")
+    try:
+        built = build_document(
+            session,
+            partner=partner_row,
+            chain_ids=chain_ids,
+            window=window,
+            issuer=issuer.party(),
+            statuses=frozenset(s.value for s in PARTNER_VISIBLE) if viewer.is_partner else None,
+        )
+    except NotFound:
+        if viewer.is_partner:
+            raise PermissionDenied(
+                f"the statement of {partner} for {window.label} is not released yet: "
+                "partners can export RELEASED or PAID statements only."
+            ) from None
+        raise
     return number_document(
         session, built, prefix=issuer.statement_prefix, persist=persist
     ), built.statement_ids

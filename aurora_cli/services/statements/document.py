@@ -185,6 +185,7 @@ def build_document(
         rules, versions = _rule_sections(
             session, partner.partner_id, chain_id, [s.period_id for s in statements], by_period
         )
+        _refuse_stale(statements, rules, by_period)
         payout, days = _payout_and_terms(session, versions, chain_id)
         terms_days = terms_days if days is None else days
         sections.append(
@@ -231,6 +232,25 @@ def build_document(
         chains=tuple(sections),
     )
     return BuiltDocument(document, facts_sha256(document), statement_ids, partner.partner_id, window)
+
+
+def _refuse_stale(
+    statements: list[PartnerCommissionStatement],
+    rules: list[RuleSection],
+    periods: dict[uuid.UUID, CanonicalPeriod],
+) -> None:
+    """Refuse to show a statement whose lines were recomputed after it was generated."""
+    from aurora_cli.errors import Conflict
+    from aurora_cli.services.statements.generation import stale_reason
+
+    for statement in statements:
+        identifier = periods[statement.period_id].period_identifier
+        mine = [line for rule in rules if rule.period_identifier == identifier for line in rule.lines]
+        with money_context():
+            total = sum((line.final_native for line in mine), Decimal(0))
+        why = stale_reason(statement, total, len(mine))
+        if why is not None:
+            raise Conflict(f"cannot export the statement of period {identifier}: {why}.")
 
 
 def _roles(session: Session, statements: list[PartnerCommissionStatement]) -> dict[uuid.UUID, str]:
