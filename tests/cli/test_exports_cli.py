@@ -10,16 +10,15 @@ statements.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import json as _json
 import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-
-import hashlib
-import json as _json
 
 from aurora_cli.render.statement import LINE_COLUMNS as CSV_COLUMNS
 from aurora_cli.services.pnl import PNL_COLUMNS
