@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,6 +19,15 @@ from pydantic_settings import (
 
 COMMITTED_CONFIG = Path("config/aurora.toml")
 USER_CONFIG = Path("~/.config/aurora/aurora.toml")
+
+
+class IssuerSettings(BaseModel):
+    """The `[issuer]` table: who issues partner statements (printed on each)."""
+
+    legal_name: str | None = None  # unset: issuer_name
+    address: str | None = None
+    contact_email: str | None = None
+    statement_prefix: str = "AUR"
 
 
 class Settings(BaseSettings):
@@ -38,6 +47,7 @@ class Settings(BaseSettings):
         default=None, description="A session or service token; beats the credentials file."
     )
     issuer_name: str = Field(default="Aurora Staking Operations", description="Our entity on statements.")
+    issuer: IssuerSettings = Field(default_factory=IssuerSettings, description="Statement issuer details.")
     lock_timeout_seconds: int = Field(default=600, description="How long a run waits for another run's lock.")
     # Backups of the embedded cluster (aurora_cli.services.backup); unset backup_dir = <data_dir>/backups.
     backup_dir: Path | None = Field(default=None, description="Base backups and the WAL archive (wal/).")

@@ -85,8 +85,14 @@ $A export statement --partner "$PARTNER" --chain solana-mainnet --month 2025-09 
   --out out/helios-capital-solana-2025-09.csv
 $A export statement --partner "$PARTNER" --chain solana-mainnet --month 2025-09 --format pdf \
   --out out/helios-capital-solana-2025-09.pdf
+step "aurora export statement ... --format pack (PDF, lines.csv, summary.csv, statement.json, SHA256SUMS)"
+$A export statement --partner "$PARTNER" --chain solana-mainnet --month 2025-09 --format pack \
+  --out out/helios-capital-solana-2025-09
+(cd out/helios-capital-solana-2025-09 && sha256sum -c SHA256SUMS)
+step "aurora statements verify out/helios-capital-solana-2025-09"
+$A statements verify out/helios-capital-solana-2025-09
 
 step "aurora db status"
 $A db status
-printf '\nPartner statement written:\n  %s\n  %s\n' "$PWD/out/helios-capital-solana-2025-09.csv" \
-  "$PWD/out/helios-capital-solana-2025-09.pdf"
+printf '\nPartner statement written:\n  %s\n  %s\n  %s/\n' "$PWD/out/helios-capital-solana-2025-09.csv" \
+  "$PWD/out/helios-capital-solana-2025-09.pdf" "$PWD/out/helios-capital-solana-2025-09"

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from aurora_cli.cli.finance_words import in_flag_words, require_period_or_month
+from aurora_cli.cli.exit_codes import UsageError
+from aurora_cli.cli.finance_words import in_flag_words
 from aurora_cli.cli.frame import Runtime, command
 from aurora_cli.cli.options import Chain, Month, Out, PeriodSelector, RequiredPartner
 from aurora_cli.domain.permissions import Permission
@@ -22,6 +23,7 @@ class StatementFormat(StrEnum):
     CSV = "csv"
     PDF = "pdf"
     JSON = "json"
+    PACK = "pack"
 
 
 class PnlFormat(StrEnum):
@@ -37,7 +39,13 @@ def _report_export(rt: Runtime, result: exports.ExportResult, what: str) -> None
     if result.path is None:
         typer.echo(result.content.decode("utf-8"), nl=False)
     rt.output.say(f"Wrote {what} to {result.path or 'stdout'} ({result.format}).")
-    rt.output.say(f"SHA-256: {result.sha256}")
+    if result.statement_number:
+        rt.output.say(
+            f"Statement {result.statement_number}" + (" (PROVISIONAL)" if result.provisional else "")
+        )
+        rt.output.say(f"statement.json SHA-256: {result.sha256}")
+    else:
+        rt.output.say(f"SHA-256: {result.sha256}")
     if result.path is not None and rt.output.is_machine:
         rt.output.single(result.audit_after())
 
@@ -47,19 +55,32 @@ def _report_export(rt: Runtime, result: exports.ExportResult, what: str) -> None
     "statement",
     path="export statement",
     permission=Permission.READ_COMMISSIONS,
-    help="A partner's statement for a period or a month as CSV, PDF or JSON.",
+    help="A partner's statement for a period, month, quarter or months as CSV, PDF, JSON or a pack "
+    "(a folder: statement.pdf, lines.csv, summary.csv, statement.json, SHA256SUMS).",
 )
 @in_flag_words
 def export_statement(
     rt: Runtime,
     partner: RequiredPartner,
-    chain: Chain,
-    format: Annotated[StatementFormat, typer.Option("--format", help="csv, pdf or json.")],
+    chain: Annotated[
+        list[str], typer.Option("--chain", help="The chain; repeat it for one pack with a section per chain.")
+    ],
+    format: Annotated[StatementFormat, typer.Option("--format", help="csv, pdf, json or pack.")],
     out: Out,
     period: PeriodSelector = None,
     month: Month = None,
+    quarter: Annotated[str | None, typer.Option("--quarter", help="A UTC quarter, e.g. 2025Q3.")] = None,
+    from_month: Annotated[
+        str | None, typer.Option("--from", help="First month (YYYY-MM), with --to.")
+    ] = None,
+    to_month: Annotated[str | None, typer.Option("--to", help="Last month (YYYY-MM), with --from.")] = None,
 ) -> None:
-    require_period_or_month(period, month)
+    chosen = [x for x in (period, month, quarter) if x is not None] + (
+        [from_month] if from_month or to_month else []
+    )
+    if len(chosen) != 1 or (from_month is None) != (to_month is None):
+        raise UsageError("give exactly one of --period, --month, --quarter, or --from with --to.")
+    issuer = rt.settings.issuer
     with rt.transaction() as session:
         result = exports.export_statement(
             session,
@@ -67,18 +88,22 @@ def export_statement(
             chain_id=chain,
             period=period,
             month=month,
+            quarter=quarter,
+            from_month=from_month,
+            to_month=to_month,
             fmt=format.value,
             out=_out_path(out),
             viewer=Viewer.of(rt.user),
-            issuer_name=rt.settings.issuer_name,
+            issuer=exports.Issuer(
+                name=rt.settings.issuer_name,
+                legal_name=issuer.legal_name,
+                address=issuer.address,
+                contact_email=issuer.contact_email,
+                statement_prefix=issuer.statement_prefix,
+            ),
             audit=rt.trail,
         )
     _report_export(rt, result, f"the statement of {result.scope} ({result.rows} lines)")
-    if result.missing_periods:
-        rt.output.say(
-            f"[yellow]Not included:[/yellow] period(s) {', '.join(result.missing_periods)} have commission "
-            f"lines for {partner} but no statement yet: run `aurora statements generate --chain {chain}`."
-        )
 
 
 @command(

@@ -7,12 +7,13 @@ The workflow's rules (who may move which statement where) live in `services.stat
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from aurora_cli.cli import export_cmd, override_cmd
-from aurora_cli.cli.exit_codes import UsageError
+from aurora_cli.cli.exit_codes import ExitCode, UsageError
 from aurora_cli.cli.finance_words import in_flag_words, require_period_or_month, statement_selector
 from aurora_cli.cli.frame import Runtime, command
 from aurora_cli.cli.options import Chain, ChainSelector, Month, Partner, PeriodSelector, Statement
@@ -21,6 +22,7 @@ from aurora_cli.errors import NotFound
 from aurora_cli.render.statement_table import emit_statements, statement_total
 from aurora_cli.services import statements
 from aurora_cli.services.statements import Viewer
+from aurora_cli.services.statements.verify import verify_statement_file
 
 statements_app = typer.Typer(help="Partner commission statements and their workflow.", no_args_is_help=True)
 
@@ -288,6 +290,31 @@ def reopen(
         month=month,
         reason=reason,
     )
+
+
+@command(
+    statements_app,
+    "verify",
+    path="statements verify",
+    permission=Permission.READ_COMMISSIONS,
+    help="Is this statement (a pack folder, statement.json or statement.pdf) authentic and current? Exit 0 / 1.",
+)
+def verify(
+    rt: Runtime,
+    path: Annotated[Path, typer.Argument(help="A pack folder, a statement.json or a statement.pdf.")],
+) -> ExitCode:
+    with rt.transaction() as session:
+        verdict = verify_statement_file(session, path)
+    rt.output.say(verdict.sentence)
+    if rt.output.is_machine:
+        rt.output.single(
+            {
+                "authentic": verdict.authentic,
+                "current": verdict.current,
+                "statement_number": verdict.statement_number,
+            }
+        )
+    return ExitCode.OK if verdict.ok else ExitCode.ERROR
 
 
 def register(app: typer.Typer) -> None:

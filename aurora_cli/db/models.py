@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    CHAR,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -753,6 +755,46 @@ class PartnerCommissionStatement(Base):
     )
     reopened_at: Mapped[datetime | None] = mapped_column(TIMESTAMPTZ)
     reopen_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class StatementDocument(Base):
+    """Revision 013: one issued statement document (number + revision) per change of its figures."""
+
+    __tablename__ = "statement_documents"
+    __table_args__ = (
+        UniqueConstraint("statement_number", "revision", name="uq_statement_documents_number_revision"),
+        UniqueConstraint(
+            "partner_id", "chain_id", "window_key", "revision", name="uq_statement_documents_window_revision"
+        ),
+        CheckConstraint("revision >= 1", name="ck_statement_documents_revision_positive"),
+    )
+
+    document_id: Mapped[uuid.UUID] = _uuid_pk()
+    statement_number: Mapped[str] = mapped_column(String(80), nullable=False)
+    revision: Mapped[int] = mapped_column(Integer, nullable=False)
+    partner_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("partners.partner_id", ondelete="RESTRICT"), nullable=False
+    )
+    chain_id: Mapped[str] = mapped_column(CHAIN_ID, ForeignKey("chains.chain_id", ondelete="RESTRICT"), nullable=False)
+    window_key: Mapped[str] = mapped_column(String(60), nullable=False)
+    facts_sha256: Mapped[str] = mapped_column(CHAR(64), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class StatementDocumentFile(Base):
+    """Revision 013: every file issued for a statement document, by its SHA-256."""
+
+    __tablename__ = "statement_document_files"
+    __table_args__ = (Index("idx_statement_document_files_document", "document_id"),)
+
+    file_sha256: Mapped[str] = mapped_column(CHAR(64), primary_key=True)
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("statement_documents.document_id", ondelete="RESTRICT"), nullable=False
+    )
+    file_name: Mapped[str] = mapped_column(String(40), nullable=False)
+    json_sha256: Mapped[str] = mapped_column(CHAR(64), nullable=False)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = _created_at()
 
 
 # --- 5. User & Access Layer ----------------------------------------------------------------------

@@ -167,6 +167,8 @@ class AgreementSection(_FileTable):
     effective_until: AwareDateTime | None = None
     # When changed terms take effect; not part of the terms (see AgreementFile.normalized_terms).
     version_effective_from: AwareDateTime | None = None
+    # Days from a statement's release to its due date; printed on the statement.
+    payment_terms_days: int | None = Field(default=None, ge=0, le=3650, strict=True)
 
 
 class ClientSpec(_FileTable):
@@ -175,6 +177,13 @@ class ClientSpec(_FileTable):
     chain: ChainId
     staker_address: StakerAddress
     validator_key: ValidatorKey | None = None
+
+
+class PayoutSpec(_FileTable):
+    """Where the partner is paid on one chain; printed on that chain's statements."""
+
+    chain: ChainId
+    address: StakerAddress
 
 
 class TierStepSpec(_FileTable):
@@ -245,6 +254,7 @@ class AgreementFile(_FileTable):
     partner: PartnerSection
     agreement: AgreementSection
     clients: list[ClientSpec] = Field(default_factory=list)
+    payouts: list[PayoutSpec] = Field(default_factory=list)
     # Defaults to empty so that a missing [[rules]] is reported once, by the relation checks.
     rules: list[RuleSpec] = Field(default_factory=list)
 
@@ -277,7 +287,7 @@ class AgreementFile(_FileTable):
                 c["validator_key"] or "",
             ),
         )
-        return {
+        terms: dict[str, Any] = {
             "partner": {
                 "name": self.partner.name,
                 "legal_entity_name": self.partner.legal_entity_name,
@@ -293,6 +303,14 @@ class AgreementFile(_FileTable):
             "clients": clients,
             "rules": [rule.normalized() for rule in sorted(self.rules, key=lambda r: r.order)],
         }
+        # Only when stated: files written before these fields existed keep their normalized terms.
+        if self.agreement.payment_terms_days is not None:
+            terms["payment_terms_days"] = self.agreement.payment_terms_days
+        if self.payouts:
+            terms["payouts"] = sorted(
+                ({"chain": p.chain, "address": p.address} for p in self.payouts), key=lambda p: p["chain"]
+            )
+        return terms
 
 
 def _plain_or_none(value: Decimal | None) -> str | None:
@@ -336,6 +354,7 @@ def _relation_problems(data: object) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     problems += _agreement_date_problems(data.get("agreement"))
     problems += _duplicate_client_problems(data.get("clients"))
+    problems += _duplicate_payout_problems(data.get("payouts"))
     rules = data.get("rules")
     if rules is None or (isinstance(rules, list) and not rules):
         problems.append(("rules", "at least one [[rules]] table is required"))
@@ -360,6 +379,22 @@ def _agreement_date_problems(agreement: object) -> list[tuple[str, str]]:
             problems.append(
                 ("agreement.version_effective_from", f"must be before effective_until ({_iso_utc(until)})")
             )
+    return problems
+
+
+def _duplicate_payout_problems(payouts: object) -> list[tuple[str, str]]:
+    if not isinstance(payouts, list):
+        return []
+    seen: dict[str, int] = {}
+    problems: list[tuple[str, str]] = []
+    for index, payout in enumerate(payouts):
+        chain = payout.get("chain") if isinstance(payout, Mapping) else None
+        if not isinstance(chain, str):
+            continue
+        if chain in seen:
+            problems.append((f"payouts[{index}].chain", f"{chain} already has a payout address (payouts[{seen[chain]}])"))
+        else:
+            seen[chain] = index
     return problems
 
 
@@ -529,7 +564,7 @@ def _format_path(loc: tuple[int | str, ...]) -> str:
     return path or FILE_PATH
 
 
-_SECTION_RANK = {FILE_PATH: 0, "partner": 1, "agreement": 2, "clients": 3, "rules": 4}
+_SECTION_RANK = {FILE_PATH: 0, "partner": 1, "agreement": 2, "clients": 3, "payouts": 4, "rules": 5}
 _PATH_TOKEN = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 
 
@@ -539,6 +574,6 @@ def _in_document_order(errors: list[tuple[str, str]]) -> list[tuple[str, str]]:
     def key(item: tuple[str, str]) -> tuple[Any, ...]:
         tokens = [(0, int(i), "") if i else (1, 0, name) for i, name in _PATH_TOKEN.findall(item[0])]
         head = item[0].split(".")[0].split("[")[0]
-        return (_SECTION_RANK.get(head, 5), tokens)
+        return (_SECTION_RANK.get(head, 6), tokens)
 
     return sorted(dict.fromkeys(errors), key=key)

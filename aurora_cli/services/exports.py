@@ -18,52 +18,57 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aurora_cli.db.models import CanonicalPeriod, Partner, PartnerCommissionLine, PartnerCommissionStatement
-from aurora_cli.domain.money import money_context
-from aurora_cli.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from aurora_cli.db.models import Partner
+from aurora_cli.errors import InvalidInput, NotFound, PermissionDenied
 from aurora_cli.render.output import to_csv, to_json
 from aurora_cli.render.statement import (
-    PeriodStatus,
+    Party,
     StatementDocument,
-    StatementLine,
     render_statement_pdf,
-    statement_sha256,
-    write_statement_csv,
+    statement_json_bytes,
+    write_lines_csv,
     write_statement_json,
+    write_summary_csv,
 )
 from aurora_cli.services import pnl
 from aurora_cli.services.audit import Recorder
 from aurora_cli.services.finance_errors import InvalidField
-from aurora_cli.services.periods import get_chain
 from aurora_cli.services.statements import (
     PARTNER_VISIBLE,
     StatementSelector,
     Viewer,
     get_partner,
     no_statement,
-    scope_label,
-    select_periods,
-    stale_reason,
-    statement_label,
-    statement_rows,
+)
+from aurora_cli.services.statements.document import (
+    Window,
+    build_document,
+    number_document,
+    record_issued_files,
+    statement_window,
 )
 
-STATEMENT_FORMATS = ("csv", "pdf", "json")
+STATEMENT_FORMATS = ("csv", "pdf", "json", "pack")
 PNL_FORMATS = ("csv", "json")
+PACK_FILES = ("statement.pdf", "lines.csv", "summary.csv", "statement.json")
 
 _STATEMENT_WRITERS: dict[str, Callable[[StatementDocument, Path], None]] = {
-    "csv": write_statement_csv,
+    "csv": write_lines_csv,
     "json": write_statement_json,
     "pdf": render_statement_pdf,
 }
+_PACK_WRITERS: dict[str, Callable[[StatementDocument, Path], None]] = {
+    "statement.pdf": render_statement_pdf,
+    "lines.csv": write_lines_csv,
+    "summary.csv": write_summary_csv,
+    "statement.json": write_statement_json,
+}
+_FILE_NAMES = {"csv": "lines.csv", "json": "statement.json", "pdf": "statement.pdf"}
 
 
 @dataclass(frozen=True)
@@ -75,13 +80,13 @@ class ExportResult:
     scope: str
     path: Path | None
     content: bytes
-    # Statement: SHA-256 of the data shown (render.statement.statement_sha256; the PDF prints it and
-    # the JSON carries it), the same whatever the format. P&L: SHA-256 of the file.
+    # Statement: SHA-256 of its statement.json (RFC 8785), the hash the PDF prints. P&L: of the file.
     sha256: str
     rows: int
     statement_ids: list[str] = field(default_factory=list)
-    # Periods of the selection where the partner has commission lines but no statement yet.
-    missing_periods: list[str] = field(default_factory=list)
+    statement_number: str | None = None
+    provisional: bool = False
+    files: dict[str, str] = field(default_factory=dict)  # pack: file name -> SHA-256
 
     @property
     def file_sha256(self) -> str:
@@ -97,7 +102,9 @@ class ExportResult:
             "file_sha256": self.file_sha256,
             "rows": self.rows,
             "statement_ids": self.statement_ids,
-            "missing_periods": self.missing_periods,
+            "statement_number": self.statement_number,
+            "provisional": self.provisional,
+            "files": self.files,
         }
 
 
@@ -105,137 +112,145 @@ class ExportResult:
 
 
 @dataclass(frozen=True)
-class StatementSelection:
-    document: StatementDocument
-    statement_ids: list[str]
-    missing_periods: list[str]
+class Issuer:
+    """Who issues statements (the `[issuer]` settings)."""
+
+    name: str
+    legal_name: str | None = None
+    address: str | None = None
+    contact_email: str | None = None
+    statement_prefix: str = "AUR"
+
+    def party(self) -> Party:
+        return Party(
+            name=self.name, legal_name=self.legal_name, address=self.address, contact_email=self.contact_email
+        )
 
 
 def statement_document(
     session: Session,
     *,
     partner: str,
-    chain_id: str,
-    period: str | None = None,
-    month: str | None = None,
+    chain_ids: list[str],
+    window: Window,
     viewer: Viewer,
-    issuer_name: str,
-    generated_at: datetime | None = None,
-) -> StatementSelection:
-    """The statement of one partner and chain for a period, or for a month (every per-period
-    statement whose period starts in it), as the renderer's document."""
-    partner_row = _visible_partner(session, partner, chain_id, viewer)
-    chain = get_chain(session, chain_id)
-    periods = select_periods(session, chain_id, period=period, month=month)
-    scope = scope_label(period=period, month=month)
-    statements = list(
-        session.scalars(
-            select(PartnerCommissionStatement).where(
-                PartnerCommissionStatement.partner_id == partner_row.partner_id,
-                PartnerCommissionStatement.chain_id == chain_id,
-                PartnerCommissionStatement.period_id.in_([p.period_id for p in periods]),
-            )
+    issuer: Issuer,
+    persist: bool = True,
+) -> tuple[StatementDocument, list[str]]:
+    """The numbered statement of one partner on one or more chains (a section each) for a window."""
+    partner_row = None
+    for chain_id in chain_ids:
+        partner_row = _visible_partner(session, partner, chain_id, viewer)
+    assert partner_row is not None
+    try:
+        built = build_document(
+            session,
+            partner=partner_row,
+            chain_ids=chain_ids,
+            window=window,
+            issuer=issuer.party(),
+            statuses=frozenset(s.value for s in PARTNER_VISIBLE) if viewer.is_partner else None,
         )
-    )
-    if not statements:
-        raise no_statement(StatementSelector(partner=partner, chain_id=chain_id, period=period, month=month))
-    if viewer.is_partner:
-        statements = [s for s in statements if s.status in PARTNER_VISIBLE]
-        if not statements:
+    except NotFound:
+        if viewer.is_partner:
             raise PermissionDenied(
-                f"the statement of {partner} on {chain_id} for {scope.lower()} is not released yet: "
+                f"the statement of {partner} for {window.label} is not released yet: "
                 "partners can export RELEASED or PAID statements only."
-            )
-
-    rows = statement_rows(session, statement_ids=[s.statement_id for s in statements])
-    lines = _lines(session, partner_row.partner_id, chain_id, [s.period_id for s in statements])
-    _check_totals(statements, rows, lines)
-    document = StatementDocument(
-        issuer_name=issuer_name,
-        partner_name=partner_row.partner_name,
-        partner_legal_entity=partner_row.legal_entity_name,
-        partner_contact_email=partner_row.contact_email,
-        chain_id=chain.chain_id,
-        chain_name=chain.name,
-        native_unit=chain.native_unit,
-        display_unit=chain.display_unit or chain.native_unit,
-        native_decimals=chain.native_decimals,
-        scope=scope,
-        periods=tuple(_period_status(row) for row in rows),
-        lines=tuple(line for line, _ in lines),
-        generated_at=generated_at or datetime.now(UTC),
-    )
-    missing: list[str] = []
-    if not viewer.is_partner:
-        covered = {s.period_id for s in statements}
-        missing = sorted(
-            set(
-                session.scalars(
-                    select(CanonicalPeriod.period_identifier)
-                    .join(PartnerCommissionLine, PartnerCommissionLine.period_id == CanonicalPeriod.period_id)
-                    .where(
-                        PartnerCommissionLine.partner_id == partner_row.partner_id,
-                        PartnerCommissionLine.chain_id == chain_id,
-                        CanonicalPeriod.period_id.in_(
-                            [p.period_id for p in periods if p.period_id not in covered]
-                        ),
-                    )
-                )
-            )
-        )
-    return StatementSelection(document, [str(r["statement_id"]) for r in rows], missing)
+            ) from None
+        raise
+    return number_document(
+        session, built, prefix=issuer.statement_prefix, persist=persist
+    ), built.statement_ids
 
 
 def export_statement(
     session: Session,
     *,
     partner: str,
-    chain_id: str,
+    chain_id: str | list[str],
     period: str | None = None,
     month: str | None = None,
+    quarter: str | None = None,
+    from_month: str | None = None,
+    to_month: str | None = None,
     fmt: str,
     out: Path | None,
     viewer: Viewer,
-    issuer_name: str,
+    issuer: Issuer,
     audit: Recorder | None = None,
 ) -> ExportResult:
-    """Write the statement document as `fmt` to `out` (None: return the content, for stdout)."""
+    """Write the statement as `fmt` to `out` (None: return the content, for stdout); a pack is a folder."""
     if fmt not in STATEMENT_FORMATS:
         raise InvalidField("format", f"{fmt!r}: a statement exports as {', '.join(STATEMENT_FORMATS)}.")
-    if out is None and fmt == "pdf":
-        raise InvalidField("out", "- (stdout) works for csv and json; give a file path for a PDF.")
-    selection = statement_document(
-        session,
-        partner=partner,
-        chain_id=chain_id,
-        period=period,
-        month=month,
-        viewer=viewer,
-        issuer_name=issuer_name,
+    if out is None and fmt in ("pdf", "pack"):
+        raise InvalidField("out", "- (stdout) works for csv and json; give a path for a PDF or a pack.")
+    chain_ids = [chain_id] if isinstance(chain_id, str) else list(chain_id)
+    window = statement_window(
+        period=period, month=month, quarter=quarter, from_month=from_month, to_month=to_month
     )
-    doc = selection.document
-    path, content = write_atomically(out, lambda target: _STATEMENT_WRITERS[fmt](doc, target))
+    try:
+        doc, statement_ids = statement_document(
+            session, partner=partner, chain_ids=chain_ids, window=window, viewer=viewer, issuer=issuer
+        )
+    except NotFound as exc:
+        if period is not None or month is not None:
+            raise no_statement(
+                StatementSelector(partner=partner, chain_id=chain_ids[0], period=period, month=month)
+            ) from exc
+        raise
+    json_bytes = statement_json_bytes(doc)
+    json_sha = hashlib.sha256(json_bytes).hexdigest()
+    files: dict[str, str] = {}
+    if fmt == "pack":
+        path = _write_pack(doc, out, files)  # type: ignore[arg-type]
+        content = (path / "SHA256SUMS").read_bytes()
+    else:
+        path, content = write_atomically(out, lambda target: _STATEMENT_WRITERS[fmt](doc, target))
+        files[_FILE_NAMES[fmt]] = hashlib.sha256(content).hexdigest()
+    record_issued_files(
+        session,
+        doc,
+        json_sha,
+        {name: (sha, json_bytes if name == "statement.json" else None) for name, sha in files.items()}
+        | {"statement.json": (json_sha, json_bytes)},
+    )
     result = ExportResult(
         kind="statement",
         format=fmt,
-        scope=f"{doc.partner_name} / {chain_id} / {doc.scope}",
+        scope=f"{doc.partner.name} / {'+'.join(chain_ids)} / {doc.window}",
         path=path,
         content=content,
-        sha256=statement_sha256(doc),
-        rows=len(doc.lines),
-        statement_ids=selection.statement_ids,
-        missing_periods=selection.missing_periods,
+        sha256=json_sha,
+        rows=doc.line_count,
+        statement_ids=statement_ids,
+        statement_number=doc.statement_number,
+        provisional=doc.provisional,
+        files=files,
     )
     if audit is not None:
-        ids = result.statement_ids
         audit(
             session,
             action="EXPORT_STATEMENT",
             resource_type="statement",
-            resource_id=ids[0] if len(ids) == 1 else result.scope[:100],
+            resource_id=doc.statement_number[:100],
             after=result.audit_after(),
         )
     return result
+
+
+def _write_pack(doc: StatementDocument, out: Path, files: dict[str, str]) -> Path:
+    folder = out.expanduser().absolute()
+    if folder.exists() and not folder.is_dir():
+        raise InvalidField("out", f"{out} is a file: a pack is written into a folder.")
+    if not folder.parent.is_dir():
+        raise InvalidField("out", f"{out}: the folder {folder.parent} does not exist.")
+    folder.mkdir(exist_ok=True)
+    for name, writer in _PACK_WRITERS.items():
+        _, content = write_atomically(folder / name, lambda target, w=writer: w(doc, target))
+        files[name] = hashlib.sha256(content).hexdigest()
+    sums = "".join(f"{files[name]}  {name}\n" for name in PACK_FILES).encode()
+    write_atomically(folder / "SHA256SUMS", lambda target: target.write_bytes(sums))
+    return folder
 
 
 def _visible_partner(session: Session, name: str, chain_id: str, viewer: Viewer) -> Partner:
@@ -252,77 +267,6 @@ def _visible_partner(session: Session, name: str, chain_id: str, viewer: Viewer)
     if viewer.partner_id is None or str(partner.partner_id) != viewer.partner_id:
         raise refused
     return partner
-
-
-def _lines(
-    session: Session, partner_id: Any, chain_id: str, period_ids: list[Any]
-) -> list[tuple[StatementLine, Any]]:
-    """The statement lines with the period each belongs to (for the totals check)."""
-    result = session.execute(
-        select(PartnerCommissionLine, CanonicalPeriod.period_identifier, CanonicalPeriod.period_start)
-        .join(CanonicalPeriod, CanonicalPeriod.period_id == PartnerCommissionLine.period_id)
-        .where(
-            PartnerCommissionLine.partner_id == partner_id,
-            PartnerCommissionLine.chain_id == chain_id,
-            PartnerCommissionLine.period_id.in_(period_ids),
-        )
-    )
-    return [
-        (
-            StatementLine(
-                period_identifier=identifier,
-                period_start=start,
-                validator_key=line.validator_key,
-                revenue_component=str(line.revenue_component.value),
-                attribution_method=str(line.attribution_method.value),
-                base_amount_native=line.base_amount_native,
-                commission_rate_bps=line.commission_rate_bps,
-                pre_override_amount_native=line.pre_override_amount_native,
-                final_amount_native=line.final_amount_native,
-                override_reason=line.override_reason if line.override_amount_native is not None else None,
-                line_id=str(line.line_id),
-            ),
-            line.period_id,
-        )
-        for line, identifier, start in result.all()
-    ]
-
-
-def _check_totals(
-    statements: list[PartnerCommissionStatement],
-    rows: list[dict[str, Any]],
-    lines: list[tuple[StatementLine, Any]],
-) -> None:
-    """Refuse to show a statement whose lines were recomputed after it was generated."""
-    labels = {r["statement_id"]: statement_label(r) for r in rows}
-    sums: dict[Any, tuple[Decimal, int]] = {}
-    with money_context():  # 38-digit amounts exceed the default 28-digit context
-        for line, period_id in lines:
-            total, count = sums.get(period_id, (Decimal(0), 0))
-            sums[period_id] = (total + line.final_amount_native, count + 1)
-    for statement in statements:
-        total, count = sums.get(statement.period_id, (Decimal(0), 0))
-        why = stale_reason(statement, total, count)
-        if why is not None:
-            raise Conflict(f"cannot export statement {labels[statement.statement_id]}: {why}.")
-
-
-def _period_status(row: dict[str, Any]) -> PeriodStatus:
-    return PeriodStatus(
-        period_identifier=row["period_identifier"],
-        statement_id=str(row["statement_id"]),
-        status=row["status"],
-        submitted_by=row["submitted_by_username"],
-        submitted_at=row["submitted_at"],
-        approved_by=row["approved_by_username"],
-        approved_at=row["approved_at"],
-        released_by=row["released_by_username"],
-        released_at=row["released_at"],
-        paid_at=row["paid_at"],
-        paid_reference=row["paid_reference"],
-        total_native=row["total_commission_native"],
-        line_count=row["line_count"],
-    )
 
 
 # -- validator P&L ---------------------------------------------------------------------------------

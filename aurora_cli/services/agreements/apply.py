@@ -34,7 +34,7 @@ from aurora_cli.services.audit import Recorder
 
 # The parts of the normalized terms that are versioned; partner details and the agreement's status
 # and dates are facts about the relationship, updated in place.
-VERSIONED_TERMS = ("clients", "rules")
+VERSIONED_TERMS = ("clients", "rules", "payment_terms_days", "payouts")
 
 PARTNER_FIELDS = ("legal_entity_name", "contact_email", "contact_name")
 AGREEMENT_FIELDS = ("status", "effective_from", "effective_until")
