@@ -125,7 +125,7 @@ class Output:
             self.write(to_json([{c: r.get(c) for c in columns} for r in rows]) + "\n")
         elif self.format == "csv":
             self.write(to_csv(rows, columns))
-        else:
+        elif not self.quiet:  # a table is human output: --quiet drops it
             shown = table_columns or columns
             self.err.print(rich_table(rows, shown, title=title, headers=headers, right_align=right_align))
 
@@ -135,7 +135,7 @@ class Output:
             self.write(to_json(document) + "\n")
         elif self.format == "csv":
             self.write(to_csv([document], list(document)))
-        else:
+        elif not self.quiet:
             table = Table(title=title, show_header=False)
             table.add_column("field", style="bold")
             table.add_column("value")
