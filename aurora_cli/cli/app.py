@@ -44,7 +44,7 @@ class Entry:
 
 _C = "aurora_cli.cli."
 COMMANDS: dict[str, Entry] = {
-    "db": Entry(_C + "db_cmd", "app", "The database: embedded cluster lifecycle, migrations, backups."),
+    "db": Entry(_C + "db_cmd", "app", "The database: embedded cluster, migrations, backups."),
     "config": Entry(_C + "config_cmd", "app", "Configuration as code (ADMIN)."),
     "users": Entry(_C + "users_cmd", "app", "Users, roles and service tokens (ADMIN)."),
     "login": Entry(_C + "session_cmd", "app:", "Log in; keeps a session token (mode 0600)."),

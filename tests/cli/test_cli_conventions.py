@@ -58,3 +58,87 @@ def test_quiet_silences_human_output_of_periods_add(admin_cli) -> None:
     assert listed.exit_code == 0 and listed.stderr == "" and listed.stdout == ""
     machine = admin_cli("periods", "list", "--quiet", "--format", "json")
     assert [p["period_identifier"] for p in machine.json()] == ["850"]
+
+
+# -- --version, completion, help ------------------------------------------------------------------
+
+AURORA = Path(sys.executable).with_name("aurora")
+HEAVY = ("sqlalchemy", "pydantic", "httpx", "fpdf", "alembic", "rich.progress", "aurora_cli.services")
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(AURORA), *args], capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})}
+    )
+
+
+def test_version_prints_the_package_version() -> None:
+    from importlib.metadata import version
+
+    r = _run("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"aurora {version('aurora-cli')}"
+
+
+def test_the_root_help_and_version_import_nothing_heavy() -> None:
+    probe = (
+        "import sys\n"
+        "from aurora_cli.cli.app import app\n"
+        "from typer.testing import CliRunner\n"
+        "for args in (['--help'], ['--version']):\n"
+        "    assert CliRunner().invoke(app, args).exit_code == 0\n"
+        f"heavy = [m for m in sys.modules if m.startswith({HEAVY!r})]\n"
+        "print(heavy)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+
+
+def test_the_root_help_lists_every_command_with_the_line_its_module_gives(cli) -> None:
+    from aurora_cli.cli.app import COMMANDS, load_command
+
+    r = cli("--help")
+    assert r.exit_code == 0
+    for name, entry in COMMANDS.items():
+        assert load_command(name) is not None, name
+        assert name in r.stdout
+        assert len(entry.line) <= 60, f"{name}: keep the root help's line short"
+
+
+MAIN_COMMANDS = [
+    ("ingest",), ("normalize",), ("compute-pnl",), ("run",), ("compute-commissions",),
+    ("statements", "generate"), ("approve",), ("export", "statement"), ("pnl", "show"), ("agreements", "apply"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("words", MAIN_COMMANDS, ids=" ".join)
+def test_the_main_commands_help_shows_examples(cli, words) -> None:
+    r = cli(*words, "--help")
+    assert r.exit_code == 0, r
+    examples = r.stdout.split("Examples:", 1)
+    assert len(examples) == 2, r.stdout
+    assert f"aurora {' '.join(words)} --" in examples[1] or f"aurora {' '.join(words)} " in examples[1]
+
+
+def test_bash_completion_by_the_documented_eval_line_names_subcommands() -> None:
+    script = (
+        'eval "$(_AURORA_COMPLETE=source_bash aurora)"\n'
+        "COMP_WORDS=(aurora stat); COMP_CWORD=1; _aurora_completion aurora\n"
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+        "COMP_WORDS=(aurora statements ''); COMP_CWORD=2; _aurora_completion aurora\n"
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    env = {**os.environ, "PATH": f"{AURORA.parent}:{os.environ.get('PATH', '')}"}
+    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    words = r.stdout.split()
+    assert "statements" in words and {"generate", "list", "show", "submit"} <= set(words)
+
+
+def test_zsh_completion_script_and_answers_name_subcommands() -> None:
+    script = _run(env={"_AURORA_COMPLETE": "source_zsh"})
+    assert script.returncode == 0 and "#compdef aurora" in script.stdout
+    answer = _run(env={"_AURORA_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "aurora statements ge"})
+    assert '"generate"' in answer.stdout
+    shown = _run("--show-completion", "zsh", env={"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
+    assert shown.returncode == 0 and "compdef aurora" in shown.stdout

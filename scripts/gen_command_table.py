@@ -1,0 +1,73 @@
+"""The README's command table, generated from the commands themselves (their --help), so it never drifts.
+
+`python scripts/gen_command_table.py` prints the table; `--write` replaces it in README.md between the
+`<!-- commands:start -->` and `<!-- commands:end -->` markers. tests/test_readme_commands.py fails when
+README.md and `aurora --help` disagree.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+START, END = "<!-- commands:start -->", "<!-- commands:end -->"
+
+
+def _leaves(path: str, command, ctx) -> list[tuple[str, object]]:  # noqa: ANN001
+    subs = getattr(command, "commands", None)
+    if not subs:
+        return [(path, command)]
+    # A group that runs on its own too (`aurora db backup`) is a row of its own.
+    out: list[tuple[str, object]] = [(path, command)] if getattr(command, "invoke_without_command", False) else []
+    for name in subs:
+        out += _leaves(f"{path} {name}", subs[name], ctx)
+    return out
+
+
+def _synopsis(command) -> str:  # noqa: ANN001
+    """Required options and arguments, as `--chain CHAIN --period PERIOD FILE`."""
+    words: list[str] = []
+    for param in command.params:
+        if not param.required:
+            continue
+        if param.param_type_name == "argument":
+            words.append(param.name.upper())
+        else:
+            words.append(f"{param.opts[0]} {param.opts[0].lstrip('-').upper().replace('-', '_')}")
+    return " ".join(words)
+
+
+def _first_line(command) -> str:  # noqa: ANN001
+    text = (command.help or "").strip().split("\n\n", 1)[0]
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def command_table() -> str:
+    from aurora_cli.cli.app import COMMANDS, load_command
+    from aurora_cli.cli.frame import PERMISSIONS
+    from aurora_cli.domain.permissions import WHO_MAY
+
+    rows = ["| command | what it does | who |", "|---|---|---|"]
+    for name in COMMANDS:
+        for path, command in _leaves(name, load_command(name), None):
+            permission = PERMISSIONS.get(path)
+            who = "no login needed" if permission is None else WHO_MAY[permission].replace(" or ", ", ")
+            synopsis = _synopsis(command)
+            shown = f"aurora {path}" + (f" {synopsis}" if synopsis else "")
+            rows.append(f"| `{shown}` | {_first_line(command)} | {who} |")
+    return "\n".join(rows) + "\n"
+
+
+def readme_with_table(text: str, table: str) -> str:
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{table}{END}{tail}"
+
+
+if __name__ == "__main__":
+    table = command_table()
+    if "--write" in sys.argv[1:]:
+        README.write_text(readme_with_table(README.read_text(encoding="utf-8"), table), encoding="utf-8")
+    else:
+        sys.stdout.write(table)
