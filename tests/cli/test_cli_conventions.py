@@ -3,6 +3,7 @@ tables that never cut an amount, --version and shell completion, examples in the
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -142,3 +143,38 @@ def test_zsh_completion_script_and_answers_name_subcommands() -> None:
     assert '"generate"' in answer.stdout
     shown = _run("--show-completion", "zsh", env={"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
     assert shown.returncode == 0 and "compdef aurora" in shown.stdout
+
+
+# -- the data directory -----------------------------------------------------------------------------
+
+
+def test_the_data_dir_defaults_to_the_users_data_directory_wherever_aurora_runs(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AURORA_")}
+    env.update(HOME=str(home), XDG_DATA_HOME=str(home / ".local" / "share"))
+    for cwd in (tmp_path, REPO):
+        r = subprocess.run(
+            [str(AURORA), "db", "status", "--format", "json"], capture_output=True, text=True, env=env, cwd=cwd
+        )
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["data_dir"] == str(home / ".local" / "share" / "aurora")
+    chosen = subprocess.run(
+        [str(AURORA), "whoami"], capture_output=True, text=True, cwd=tmp_path,
+        env={**env, "AURORA_DATA_DIR": str(tmp_path / "elsewhere")},
+    )  # fmt: skip
+    assert chosen.returncode == 1
+    said = " ".join(chosen.stderr.split())
+    assert f"no database in the data directory {tmp_path / 'elsewhere'}" in said
+    assert "AURORA_DATA_DIR" in said and "aurora db up" in said
+
+
+def test_aurora_toml_chooses_the_data_dir(tmp_path: Path) -> None:
+    settings_file = tmp_path / "aurora.toml"
+    settings_file.write_text(f'data_dir = "{tmp_path / "from-toml"}"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AURORA_")}
+    r = subprocess.run(
+        [str(AURORA), "--config", str(settings_file), "db", "status", "--format", "json"],
+        capture_output=True, text=True, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["data_dir"] == str(tmp_path / "from-toml")
