@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 # `jsonable` is defined once in domain; importing it from here keeps working for older callers.
@@ -78,12 +80,79 @@ def rich_table(
 ) -> Table:
     table = Table(title=title, show_lines=False, header_style="bold")
     for column in columns:
+        amount = column in right_align
+        # Never an ellipsis: amounts and ids are never wrapped (the table goes vertical instead, see
+        # `Output.listing`), other cells fold rather than lose characters.
         table.add_column(
-            (headers or {}).get(column, column), justify="right" if column in right_align else "left"
+            (headers or {}).get(column, column),
+            justify="right" if amount else "left",
+            no_wrap=amount or column.endswith("_id"),
+            overflow="fold",
         )
     for row in rows:
-        table.add_row(*["" if row.get(c) is None else str(jsonable(row.get(c))) for c in columns])
+        table.add_row(*_cells(row, columns))
     return table
+
+
+def _cells(row: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
+    return ["" if row.get(c) is None else str(jsonable(row.get(c))) for c in columns]
+
+
+def vertical_table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    *,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Table:
+    """The same rows for a narrow terminal: one block of `header  value` lines per row."""
+    table = Table(title=title, show_header=False, box=None, padding=(0, 1))
+    table.add_column("field", style="bold", no_wrap=True)
+    table.add_column("value", no_wrap=True)
+    for index, row in enumerate(rows):
+        for column, cell in zip(columns, _cells(row, columns), strict=True):
+            if cell:
+                table.add_row((headers or {}).get(column, column), cell)
+        if index + 1 < len(rows):
+            table.add_row("", "")
+    return table
+
+
+def stacked_table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    *,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Table:
+    """Narrower still: each field's name on its own line, its value indented below it."""
+    table = Table(title=title, show_header=False, box=None, padding=(0, 0))
+    table.add_column("text", overflow="fold")
+    for index, row in enumerate(rows):
+        for column, cell in zip(columns, _cells(row, columns), strict=True):
+            if cell:
+                table.add_row(f"[bold]{escape((headers or {}).get(column, column))}[/bold]")
+                table.add_row("\n".join("  " + part for part in cell.split("\n")))
+        if index + 1 < len(rows):
+            table.add_row("")
+    return table
+
+
+# Below this many characters a folded text column is unreadable: the table goes vertical instead.
+MIN_TEXT_COLUMN = 10
+
+
+def fits(console: Console, table: Table) -> bool:
+    """Whether the table fits the console: every amount whole on its line, every other column at
+    least MIN_TEXT_COLUMN wide (or its widest cell), plus the borders and padding."""
+    needed = 1 + 3 * len(table.columns)
+    for column in table.columns:
+        widest = max(
+            (Measurement.get(console, console.options, cell).maximum for cell in [column.header, *column.cells]),
+            default=0,
+        )
+        needed += widest if column.no_wrap else min(widest, MIN_TEXT_COLUMN)
+    return needed <= console.width
 
 
 class Output:
@@ -127,7 +196,12 @@ class Output:
             self.write(to_csv(rows, columns))
         elif not self.quiet:  # a table is human output: --quiet drops it
             shown = table_columns or columns
-            self.err.print(rich_table(rows, shown, title=title, headers=headers, right_align=right_align))
+            table = rich_table(rows, shown, title=title, headers=headers, right_align=right_align)
+            if not fits(self.err, table):  # too narrow for every amount whole on its line: go vertical
+                table = vertical_table(rows, shown, title=title, headers=headers)
+                if not fits(self.err, table):
+                    table = stacked_table(rows, shown, title=title, headers=headers)
+            self.err.print(table)
 
     def single(self, document: Mapping[str, Any], *, title: str | None = None) -> None:
         """One result object: a JSON object, a one-row CSV, or a key/value table."""

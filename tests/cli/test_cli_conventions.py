@@ -178,3 +178,53 @@ def test_aurora_toml_chooses_the_data_dir(tmp_path: Path) -> None:
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["data_dir"] == str(tmp_path / "from-toml")
+
+
+# -- tables never cut an amount; commissions show names its lines -----------------------------------
+
+SOL = "solana-mainnet"
+V1 = "ValidatorOne1111111111111111111111111111111"
+
+
+@pytest.fixture
+def big_commissions(admin_cli, tmp_path):
+    """Epoch 850 with a 20-digit fee total and one partner at 10% of fees."""
+    admin_cli.add_epoch_850()
+    records = [
+        {"data_type": "FEES", "validator_key": V1, "total_fees_native": "12345678901234567890", "fee_count": 1},
+        {"data_type": "REWARDS", "validator_key": V1, "staker_address": "S1",
+         "rewards_native": "100", "commission_native": "10"},
+    ]  # fmt: skip
+    imports = tmp_path / "epoch-850.jsonl"
+    imports.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert admin_cli("run", "--chain", SOL, "--period", "850", "--file", str(imports)).exit_code == 0
+    agreement = tmp_path / "acme.toml"
+    agreement.write_text(
+        '[partner]\nname = "Acme Staking Introductions International"\ncontact_email = "ops@acme.example"\n'
+        '[agreement]\nname = "Acme referral"\nstatus = "ACTIVE"\neffective_from = "2025-01-01T00:00:00Z"\n'
+        f'[[rules]]\norder = 1\nchain = "{SOL}"\ncomponent = "EXEC_FEES"\nattribution = "FIXED_SHARE"\n'
+        "rate_bps = 1000\n"
+    )
+    assert admin_cli("agreements", "apply", str(agreement)).exit_code == 0
+    assert admin_cli("compute-commissions", "--chain", SOL, "--period", "850").exit_code == 0
+    return admin_cli
+
+
+@pytest.mark.parametrize("columns", ["200", "80", "40"])
+def test_commissions_show_keeps_every_amount_and_line_id_whole_at_any_width(big_commissions, columns) -> None:
+    lines = big_commissions("--format", "json", "commissions", "show", "--chain", SOL, "--period", "850").json()
+    assert lines
+    r = big_commissions("commissions", "show", "--chain", SOL, "--period", "850", env={"COLUMNS": columns})
+    assert r.exit_code == 0, r
+    shown = r.stderr
+    assert "…" not in shown.replace("ValidatorOne…1111", "")  # only the shortened validator key has one
+    for line in lines:
+        assert line["line_id"] in shown, f"COLUMNS={columns}: line id cut or missing"
+        assert line["final_amount_native"] in shown and line["base_amount_native"] in shown
+    assert max(len(text) for text in shown.splitlines()) <= int(columns)
+
+
+def test_the_line_id_shown_is_the_one_override_takes(big_commissions) -> None:
+    (line,) = big_commissions("--format", "json", "commissions", "show", "--chain", SOL, "--period", "850").json()
+    r = big_commissions("override", line["line_id"], "--amount", "5", "--reason", "agreed with Acme")
+    assert r.exit_code == 0, r
