@@ -1,16 +1,22 @@
-"""The README's command table, generated from the commands themselves (their --help), so it never drifts.
+"""The README's generated parts, so they never drift: the command table (from the commands' --help)
+and the deploy/ files it embeds.
 
-`python scripts/gen_command_table.py` prints the table; `--write` replaces it in README.md between the
-`<!-- commands:start -->` and `<!-- commands:end -->` markers. tests/test_readme_commands.py fails when
-README.md and `aurora --help` disagree.
+`python scripts/gen_command_table.py` prints the table; `--write` rewrites README.md: the table
+between `<!-- commands:start -->` and `<!-- commands:end -->`, and each
+`<!-- embed:deploy/FILE -->` … `<!-- /embed -->` block with that file's content.
+tests/test_readme_commands.py fails when README.md and either source disagree.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+REPO = Path(__file__).resolve().parents[1]
+README = REPO / "README.md"
+EMBED = re.compile(r"(<!-- embed:(?P<path>[^ ]+) -->\n)(?P<body>.*?)(<!-- /embed -->)", re.S)
+FENCES = {".service": "ini", ".timer": "ini", ".crontab": "cron"}
 START, END = "<!-- commands:start -->", "<!-- commands:end -->"
 
 
@@ -65,9 +71,23 @@ def readme_with_table(text: str, table: str) -> str:
     return f"{head}{START}\n{table}{END}{tail}"
 
 
+def embedded_block(path: str) -> str:
+    """A repository file as the README shows it: fenced, verbatim."""
+    content = (REPO / path).read_text(encoding="utf-8")
+    fence = FENCES.get(Path(path).suffix, "")
+    return f"```{fence}\n{content.rstrip()}\n```\n"
+
+
+def readme_with_embeds(text: str) -> str:
+    return EMBED.sub(lambda m: m.group(1) + embedded_block(m.group("path")) + m.group(4), text)
+
+
+def generated_readme(text: str) -> str:
+    return readme_with_embeds(readme_with_table(text, command_table()))
+
+
 if __name__ == "__main__":
-    table = command_table()
     if "--write" in sys.argv[1:]:
-        README.write_text(readme_with_table(README.read_text(encoding="utf-8"), table), encoding="utf-8")
+        README.write_text(generated_readme(README.read_text(encoding="utf-8")), encoding="utf-8")
     else:
-        sys.stdout.write(table)
+        sys.stdout.write(command_table())

@@ -222,5 +222,5 @@ def register(app: typer.Typer) -> None:
         "compute-commissions",
         path="compute-commissions",
         permission=Permission.MANAGE_COMMISSIONS,
-        help="Compute partner commission lines for one period (SPEC §8); --dry-run shows the difference.",
+        help="Compute partner commission lines for one period; --dry-run shows the difference.",
     )(compute_commissions)
