@@ -14,10 +14,12 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 # `jsonable` is defined once in domain; importing it from here keeps working for older callers.
 from aurora_cli.domain.canonical_json import jsonable
@@ -79,19 +81,25 @@ def rich_table(
     right_align: Sequence[str] = (),
 ) -> Table:
     table = Table(title=title, show_lines=False, header_style="bold")
-    for column in columns:
+    cells = [_cells(row, columns) for row in rows]
+    for index, column in enumerate(columns):
         amount = column in right_align
-        # Never an ellipsis: amounts and ids are never wrapped (the table goes vertical instead, see
-        # `Output.listing`), other cells fold rather than lose characters.
+        # Never an ellipsis. An amount or an id may move to the next line at a space ("1.5 SOL") but
+        # is never broken inside: its column is at least as wide as its longest word (and
+        # `Output.listing` goes vertical when that does not fit). Other cells fold, losing nothing.
         table.add_column(
             (headers or {}).get(column, column),
             justify="right" if amount else "left",
-            no_wrap=amount or column.endswith("_id"),
             overflow="fold",
+            min_width=_longest_word([r[index] for r in cells]) if amount or column.endswith("_id") else None,
         )
-    for row in rows:
-        table.add_row(*_cells(row, columns))
+    for row_cells in cells:
+        table.add_row(*row_cells)
     return table
+
+
+def _longest_word(cells: Sequence[str]) -> int:
+    return max((cell_len(word) for c in cells for word in Text.from_markup(c).plain.split()), default=0)
 
 
 def _cells(row: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
@@ -151,7 +159,12 @@ def fits(console: Console, table: Table) -> bool:
             (Measurement.get(console, console.options, cell).maximum for cell in [column.header, *column.cells]),
             default=0,
         )
-        needed += widest if column.no_wrap else min(widest, MIN_TEXT_COLUMN)
+        if column.no_wrap:
+            needed += widest
+        elif column.min_width:
+            needed += column.min_width
+        else:
+            needed += min(widest, MIN_TEXT_COLUMN)
     return needed <= console.width
 
 
