@@ -16,6 +16,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 EMBED = re.compile(r"(<!-- embed:(?P<path>[^ ]+) -->\n)(?P<body>.*?)(<!-- /embed -->)", re.S)
+# Commands registered without a permission check their caller themselves (or need no login at all).
+WHO_INSIDE = {
+    "db up": "whoever owns the data directory",
+    "db stop": "whoever owns the data directory",
+    "db status": "whoever owns the data directory",
+    "db upgrade": "ADMIN once users exist",
+    "db downgrade": "ADMIN once users exist",
+    "db backup": "ADMIN",
+    "db restore": "ADMIN",
+    "users bootstrap-admin": "anyone, only while no user exists",
+    "login": "any user",
+    "logout": "any user",
+}
 FENCES = {".service": "ini", ".timer": "ini", ".crontab": "cron"}
 START, END = "<!-- commands:start -->", "<!-- commands:end -->"
 
@@ -58,7 +71,10 @@ def command_table() -> str:
     for name in COMMANDS:
         for path, command in _leaves(name, load_command(name), None):
             permission = PERMISSIONS.get(path)
-            who = "no login needed" if permission is None else WHO_MAY[permission].replace(" or ", ", ")
+            if permission is None:
+                who = WHO_INSIDE.get(path, "any user")
+            else:
+                who = WHO_MAY[permission].replace(" or ", ", ")
             synopsis = _synopsis(command)
             shown = f"aurora {path}" + (f" {synopsis}" if synopsis else "")
             rows.append(f"| `{shown}` | {_first_line(command)} | {who} |")
