@@ -8,6 +8,7 @@ database, so it measures start-up and the frame, not a query.
 
 from __future__ import annotations
 
+import collections
 import os
 import resource
 import statistics
@@ -54,6 +55,27 @@ def startup_figures(runs: int = 15, aurora: Path = AURORA) -> list[dict[str, obj
     return rows
 
 
+def import_profile(*args: str, top: int = 8) -> list[tuple[str, float]]:
+    """Where `aurora ARGS` spends its import time (`python -X importtime`): (package, ms), largest first.
+    aurora_cli modules are grouped by layer (aurora_cli.db, aurora_cli.services, ...)."""
+    code = "import sys; sys.argv[0] = 'aurora'; from aurora_cli.cli.app import main; main()"
+    with tempfile.TemporaryDirectory(prefix="aurora-startup-") as empty:
+        env = {**os.environ, "AURORA_DATA_DIR": empty, "AURORA_CREDENTIALS": f"{empty}/credentials"}
+        env.pop("AURORA_DATABASE_URL", None)
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", code, *args], env=env, capture_output=True, text=True
+        )
+    per_package: collections.Counter[str] = collections.Counter()
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, _cumulative, name = line.split(":", 1)[1].split("|")
+        parts = name.strip().split(".")
+        package = ".".join(parts[:2]) if parts[0] == "aurora_cli" else parts[0]
+        per_package[package] += int(self_us)
+    return [(name, us / 1000) for name, us in per_package.most_common(top)]
+
+
 if __name__ == "__main__":
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 15
     print(f"{'command':<18} {'median wall':>12} {'median CPU':>11} {'min wall':>9}  (n={count})")
@@ -62,3 +84,6 @@ if __name__ == "__main__":
             f"{row['command']:<18} {row['median_wall_s']:>11.3f}s {row['median_cpu_s']:>10.3f}s "
             f"{row['min_wall_s']:>8.3f}s"
         )
+    for args in COMMANDS:
+        profile = import_profile(*args)
+        print(f"imports of aurora {' '.join(args)}: " + ", ".join(f"{name} {ms:.0f} ms" for name, ms in profile))
