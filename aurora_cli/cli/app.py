@@ -82,7 +82,7 @@ EXAMPLES: dict[str, str] = {
     "statements generate": "aurora statements generate --chain solana-mainnet --period 850\n"
     "aurora statements generate --chain ethereum-mainnet --month 2025-09",
     "approve": "aurora approve --partner 'Helios Capital' --chain solana-mainnet --period 850\n"
-    "aurora approve --statement 5b0c…",
+    "aurora approve --statement STATEMENT_ID   # the id from `aurora statements list`",
     "export statement": "aurora export statement --partner 'Helios Capital' --chain solana-mainnet "
     "--period 850 --format pdf --out helios-850.pdf\n"
     "aurora export statement --partner 'Helios Capital' --chain solana-mainnet --month 2025-09 "
