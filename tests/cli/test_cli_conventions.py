@@ -228,3 +228,19 @@ def test_the_line_id_shown_is_the_one_override_takes(big_commissions) -> None:
     (line,) = big_commissions("--format", "json", "commissions", "show", "--chain", SOL, "--period", "850").json()
     r = big_commissions("override", line["line_id"], "--amount", "5", "--reason", "agreed with Acme")
     assert r.exit_code == 0, r
+
+
+def test_quiet_silences_the_pipeline_and_finance_commands_too(big_commissions) -> None:
+    for words in (
+        ("config", "apply", "--dir", str(REPO / "config")),
+        ("periods", "finalize", "--chain", SOL),
+        ("compute-commissions", "--chain", SOL, "--period", "850"),
+        ("commissions", "show", "--chain", SOL, "--period", "850"),
+        ("pnl", "show", "--chain", SOL, "--period", "850"),
+        ("statements", "generate", "--chain", SOL, "--period", "850", "--allow-unfinalized"),
+        ("statements", "list"),
+        ("whoami",),
+    ):
+        r = big_commissions("--quiet", *words)
+        assert r.exit_code == 0, (words, r)
+        assert r.stderr == "" and r.stdout == "", words
