@@ -54,6 +54,10 @@ class InvalidInput(AuroraError):
     """Bad input: a file, an argument value, an agreement; `details` holds every field error."""
 
 
+class MissingInput(InvalidInput):
+    """A required input was not given (the CLI reads it as a usage error: exit 2)."""
+
+
 class NotFound(AuroraError):
     """A named thing (chain, period, partner, statement, line) does not exist."""
 

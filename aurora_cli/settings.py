@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import platformdirs
 from pydantic import BaseModel, Field
 from pydantic_settings import (
     BaseSettings,
@@ -30,6 +31,12 @@ class IssuerSettings(BaseModel):
     statement_prefix: str = "AUR"
 
 
+def default_data_dir() -> Path:
+    """The user's data directory for Aurora (~/.local/share/aurora on Linux): the same wherever the
+    command runs from. AURORA_DATA_DIR or `data_dir` in aurora.toml choose another."""
+    return platformdirs.user_data_path("aurora")
+
+
 class Settings(BaseSettings):
     """Aurora settings. Every field can be set as AURORA_<NAME> in the environment."""
 
@@ -38,7 +45,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="External PostgreSQL URL; unset means the embedded cluster."
     )
-    data_dir: Path = Field(default=Path(".aurora"), description="Where the embedded cluster lives.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Where the embedded cluster lives (default: the user's data directory).",
+    )
     config_dir: Path = Field(default=Path("config"), description="chains/providers/validators TOML files.")
     credentials: Path = Field(
         default=Path("~/.config/aurora/credentials"), description="Where `aurora login` keeps its token."

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 import typer
 
 from aurora_cli.cli.exit_codes import ExitCode
 from aurora_cli.cli.frame import Runtime, command
+from aurora_cli.cli.options import moment_option
 from aurora_cli.domain.permissions import Permission
 from aurora_cli.errors import Conflict, InvalidInput
 from aurora_cli.services import audit
@@ -41,8 +41,8 @@ def list_entries(
         str | None, typer.Option("--resource-id", help="Resource id or command name.")
     ] = None,
     correlation: Annotated[str | None, typer.Option("--correlation", help="Correlation id.")] = None,
-    since: Annotated[datetime | None, typer.Option("--since", help="From this time (ISO 8601).")] = None,
-    until: Annotated[datetime | None, typer.Option("--until", help="Before this time (ISO 8601).")] = None,
+    since: Annotated[str | None, moment_option("--since", "From this time")] = None,  # a datetime once parsed
+    until: Annotated[str | None, moment_option("--until", "Before this time")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")] = 100,
 ) -> None:
     if action is not None:

@@ -152,6 +152,7 @@ def commissions_show(rt: Runtime, chain: Chain, period: Period, partner: Partner
     for index, line in enumerate(lines):
         shown.append(
             {
+                "line_id": line["line_id"],  # what `aurora override LINE_ID` takes
                 "partner_name": line["partner_name"],
                 "agreement": f"{line['agreement_name']} v{line['agreement_version']}",
                 "rule_order": line["rule_order"],
@@ -180,6 +181,7 @@ def commissions_show(rt: Runtime, chain: Chain, period: Period, partner: Partner
     rt.output.listing(
         shown,
         [
+            "line_id",
             "partner_name",
             "agreement",
             "rule_order",
@@ -192,6 +194,7 @@ def commissions_show(rt: Runtime, chain: Chain, period: Period, partner: Partner
         ],
         title=f"Commission lines — {chain} {period} (native units; * = overridden)",
         headers={
+            "line_id": "line id",
             "partner_name": "partner",
             "rule_order": "rule",
             "validator_key": "validator",
@@ -219,5 +222,5 @@ def register(app: typer.Typer) -> None:
         "compute-commissions",
         path="compute-commissions",
         permission=Permission.MANAGE_COMMISSIONS,
-        help="Compute partner commission lines for one period (SPEC §8); --dry-run shows the difference.",
+        help="Compute partner commission lines for one period; --dry-run shows the difference.",
     )(compute_commissions)

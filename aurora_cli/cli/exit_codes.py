@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from aurora_cli.errors import AuroraError, Conflict, Incomplete, NotAuthenticated, PermissionDenied
+from aurora_cli.errors import (
+    AuroraError,
+    Conflict,
+    Incomplete,
+    MissingInput,
+    NotAuthenticated,
+    PermissionDenied,
+)
 
 
 class ExitCode(IntEnum):
@@ -27,6 +34,7 @@ class UsageError(AuroraError):
 
 _CODES: tuple[tuple[type[AuroraError], ExitCode], ...] = (
     (UsageError, ExitCode.USAGE),
+    (MissingInput, ExitCode.USAGE),  # a required option left out
     (NotAuthenticated, ExitCode.PERMISSION_DENIED),
     (PermissionDenied, ExitCode.PERMISSION_DENIED),
     (Conflict, ExitCode.CONFLICT),

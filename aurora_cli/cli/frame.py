@@ -295,6 +295,10 @@ def render_error(rt: Runtime, exc: AuroraError) -> None:
         err.print("".join(traceback.format_exception(exc)), markup=False)
 
 
+# The permission each command path needs (None: anyone), for the README's generated command table.
+PERMISSIONS: dict[str, Permission | None] = {}
+
+
 def command(
     app: typer.Typer, name: str, *, path: str, permission: Permission | None, help: str
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -303,6 +307,8 @@ def command(
     `permission=None` is for the few commands that must work before anyone can log in
     (db up/status/stop, users bootstrap-admin, login, logout).
     """
+
+    PERMISSIONS[path] = permission
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
         # Resolve string annotations (PEP 563) in fn's module; Typer reads them off the wrapper.

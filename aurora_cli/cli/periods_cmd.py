@@ -8,37 +8,33 @@ from typing import Annotated
 import typer
 
 from aurora_cli.cli.frame import Runtime, command
-from aurora_cli.cli.options import Chain, ChainFilter, Period
+from aurora_cli.cli.options import Chain, ChainFilter, Period, moment_option
 from aurora_cli.domain.permissions import Permission
 from aurora_cli.services import epochs, periods
 
 app = typer.Typer(help="Accounting periods: epochs and UTC days.", no_args_is_help=True)
-
-ISO_8601 = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z"]
-
 
 @command(
     app,
     "add",
     path="periods add",
     permission=Permission.OPERATE,
-    help="Register a period (bounds are derived for Ethereum days).",
+    help="Register a period (bounds are derived for Ethereum days).\n\n"
+    "Example: aurora periods add --chain solana-mainnet --period 850 "
+    "--start 2025-09-01T00:00:00Z --end 2025-09-03T04:00:00Z",
 )
 def periods_add(
     rt: Runtime,
     chain: Chain,
     period: Period,
-    start: Annotated[
-        datetime | None,
-        typer.Option("--start", help="ISO 8601 with offset, e.g. 2025-09-01T00:00:00Z.", formats=ISO_8601),
-    ] = None,
-    end: Annotated[
-        datetime | None,
-        typer.Option("--end", help="ISO 8601 with offset (exclusive).", formats=ISO_8601),
-    ] = None,
+    start: Annotated[str | None, moment_option("--start", "Start of the period")] = None,
+    end: Annotated[str | None, moment_option("--end", "End of the period (exclusive)")] = None,
 ) -> None:
+    # The option callbacks have turned --start/--end into aware datetimes.
+    start_at: datetime | None = start  # type: ignore[assignment]
+    end_at: datetime | None = end  # type: ignore[assignment]
     with rt.transaction() as session:
-        row, created = periods.add_period(session, rt.trail, chain, period, start, end)
+        row, created = periods.add_period(session, rt.trail, chain, period, start_at, end_at)
         doc = periods.period_row(row)
     rt.output.say(f"{'Added' if created else 'Already registered:'} period {period} of {chain}.")
     rt.output.single(doc, title="Period")

@@ -129,7 +129,8 @@ class EmbeddedCluster:
         """Start the cluster on demand; it must have been created by `aurora db up`."""
         if not self.initialized:
             raise DatabaseUnavailable(
-                f"no database at {self.data_dir}: run `aurora db up` first, or set AURORA_DATABASE_URL."
+                f"no database in the data directory {self.data_dir}: run `aurora db up` to create one there, "
+                "choose another with AURORA_DATA_DIR (or data_dir in aurora.toml), or set AURORA_DATABASE_URL."
             )
         self.start()
 

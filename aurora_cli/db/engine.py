@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from aurora_cli.db.cluster import DATABASE, EmbeddedCluster
-from aurora_cli.db.migrate import sqlalchemy_url
 from aurora_cli.errors import Conflict, DatabaseUnavailable
 from aurora_cli.settings import Settings
 
@@ -23,6 +22,9 @@ from aurora_cli.settings import Settings
 def resolve_url(settings: Settings, *, start: bool = True) -> str:
     """The configured external URL, or the embedded cluster's (started on demand)."""
     if settings.database_url:
+        # Imported here: db.migrate brings Alembic (~0.15 s), which only migrating commands need.
+        from aurora_cli.db.migrate import sqlalchemy_url
+
         return sqlalchemy_url(settings.database_url)
     cluster = EmbeddedCluster(settings.data_dir)
     if start:

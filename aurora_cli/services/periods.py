@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aurora_cli.db.models import CanonicalPeriod, Chain
-from aurora_cli.errors import Conflict, InvalidInput, NotFound, param
+from aurora_cli.errors import Conflict, InvalidInput, MissingInput, NotFound, param
 from aurora_cli.services.audit import Recorder
 
 PERIOD_COLUMNS = [
@@ -139,7 +139,7 @@ def _register(
     derived = derived_bounds(chain, identifier)
     if start is None or end is None:
         if derived is None:
-            raise InvalidInput(f"{param('start')} and {param('end')} are required for this chain's periods.")
+            raise MissingInput(f"{param('start')} and {param('end')} are required for this chain's periods.")
         start, end = derived
     for name, value in (("start", start), ("end", end)):
         if value.tzinfo is None:
