@@ -8,7 +8,7 @@ import typer
 
 from aurora_cli.cli.finance_words import in_flag_words, own_partner
 from aurora_cli.cli.frame import Runtime, command
-from aurora_cli.cli.options import AgreementPath, Partner
+from aurora_cli.cli.options import AgreementPath, AgreementPaths, Partner
 from aurora_cli.domain.agreement_file import load_agreement_file
 from aurora_cli.domain.permissions import Permission
 from aurora_cli.services import agreements
@@ -21,19 +21,33 @@ agreements_app = typer.Typer(help="Partner agreements as code (reviewed TOML fil
     "apply",
     path="agreements apply",
     permission=Permission.MANAGE_COMMISSIONS,
-    help="Create or update one partner agreement from its TOML file; applying it twice changes nothing.",
+    help="Create or update partner agreements from their TOML files (or every *.toml of a directory),"
+    " in one transaction; applying them twice changes nothing.",
 )
-def agreements_apply(rt: Runtime, file: AgreementPath) -> None:
-    agreement_file = load_agreement_file(file)
+def agreements_apply(rt: Runtime, files: AgreementPaths) -> None:
+    paths = agreements.agreement_paths(files)
+    loaded = [(path.name, load_agreement_file(path)) for path in paths]
     with rt.transaction() as session:
-        result = agreements.apply_agreement(
-            session,
-            agreement_file,
-            user_id=rt.user_id,
-            audit=rt.trail,
-            audit_reason=f"agreements apply {file.name}",
+        results = agreements.apply_agreements(session, loaded, user_id=rt.user_id, audit=rt.trail)
+    if len(results) == 1:
+        _report_apply(rt, results[0][1], planned=False)
+        return
+    changed = 0
+    for name, result in results:
+        for where, warning in result.warnings:
+            rt.output.say(f"[yellow]warning[/yellow] {name} {where}: {warning}")
+        if result.changed:
+            changed += 1
+            rt.output.say(f"{name}: " + "; ".join(result.describe()) + ".")
+    rt.output.say(
+        f"Applied {len(results)} agreement files: {changed} changed, {len(results) - changed} unchanged."
+    )
+    if rt.output.is_machine:
+        rt.output.listing(
+            [{"file": name, **result.summary()} for name, result in results],
+            ["file", *results[0][1].summary().keys()],
+            title="agreements apply",
         )
-    _report_apply(rt, result, planned=False)
 
 
 @command(

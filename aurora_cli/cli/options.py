@@ -112,6 +112,14 @@ Out = Annotated[str, typer.Option("--out", help="File to write; - writes CSV or 
 AgreementPath = Annotated[
     Path, typer.Argument(help="The agreement TOML file.", exists=False, dir_okay=False, show_default=False)
 ]
+AgreementPaths = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Agreement TOML files, or directories whose *.toml files are applied (in name order).",
+        exists=False,
+        show_default=False,
+    ),
+]
 ValidatorFilter = Annotated[str | None, typer.Option("--validator", help="Only this validator key.")]
 
 NoWait = Annotated[bool, typer.Option("--no-wait", help="Exit 5 at once if another run holds this period.")]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from aurora_cli.db.engine import transaction
@@ -27,7 +28,16 @@ from aurora_cli.db.models import CanonicalPeriod, ChainProviderMapping, Ingestio
 from aurora_cli.domain.canonical_json import canonical_json, sha256_hex
 from aurora_cli.errors import InvalidInput, NotFound, param
 from aurora_cli.providers import file as file_provider
-from aurora_cli.providers.file_format import LineError, RewardsRecord, read_import_file, record_payload
+from aurora_cli.providers.file_format import (
+    AnyRecord,
+    LineError,
+    RawLine,
+    RewardsRecord,
+    explain_raw_line,
+    fast_rewards_sql,
+    record_payload,
+    scan_import_file,
+)
 from aurora_cli.services.audit import Recorder
 from aurora_cli.services.periods import get_period, resolve_period
 from aurora_cli.services.progress import Progress
@@ -421,44 +431,136 @@ def _count_lines(path: Path) -> int:
     return count + (last != b"\n")
 
 
+_IMPORT_TABLES = (
+    "CREATE TEMP TABLE import_lines (line_no integer NOT NULL, validator_key text NOT NULL,"
+    " data_type text NOT NULL, record text NOT NULL,"
+    " staker_address text, commission_native numeric) ON COMMIT DROP",
+    # Lines as COPY'd: a RawLine (validator_key null, checked set-based) or a record Python parsed.
+    "CREATE TEMP TABLE import_raw (line_no integer NOT NULL, line text NOT NULL, validator_key text,"
+    " data_type text, staker_address text, commission_native numeric) ON COMMIT DROP",
+)
+_COPY_BUFFER_BYTES = 1 << 20
+
+
+def _copy_text(value: str) -> str:
+    """A value in COPY's text format."""
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
 def _load_lines(session: Session, path: Path, result: IngestResult, on_progress: Progress | None) -> None:
+    """COPY the file's lines once into ``import_raw``; validate and extract them set-based into ``import_lines``.
+
+    Plain REWARDS lines go unparsed (``file_format.scan_import_file``) and are checked by
+    ``FAST_REWARDS_SQL``; the few it does not accept, and every other line, are parsed by the import
+    format's own Python rules, so errors read exactly as they always have.
+    """
     total_lines = _count_lines(path) if on_progress is not None else None
-    session.execute(
-        text(
-            "CREATE TEMP TABLE import_lines (line_no integer NOT NULL, validator_key text NOT NULL,"
-            " data_type text NOT NULL, record text NOT NULL,"
-            " staker_address text, commission_native numeric) ON COMMIT DROP"
-        )
-    )
+    for statement in _IMPORT_TABLES:
+        session.execute(text(statement))
+    errors: list[tuple[int, str]] = []
+    candidates = 0
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cur:
         with cur.copy(
-            "COPY import_lines (line_no, validator_key, data_type, record, staker_address, commission_native)"
+            "COPY import_raw (line_no, line, validator_key, data_type, staker_address, commission_native)"
             " FROM STDIN"
         ) as copy:
-            for item in read_import_file(path):
+            buffer: list[bytes] = []
+            size = 0
+            for item in scan_import_file(path):
                 result.lines_read += 1
-                if isinstance(item, LineError):
+                if isinstance(item, RawLine):
+                    candidates += 1
+                    row = b"%d\t%s\t\\N\t\\N\t\\N\t\\N\n" % (item.line_no, item.text)
+                elif isinstance(item, LineError):
                     result.invalid_count += 1
-                    if len(result.invalid_lines) < MAX_REPORTED_ERRORS:
-                        result.invalid_lines.append((item.line_no, item.reason))
+                    if len(errors) < MAX_REPORTED_ERRORS:
+                        errors.append((item.line_no, item.reason))
+                    row = b""
                 else:
-                    record = item.record
-                    rewards = isinstance(record, RewardsRecord)
-                    copy.write_row(
-                        (
-                            item.line_no,
-                            record.validator_key,
-                            record.data_type,
-                            canonical_json(record_payload(record)).decode("utf-8"),
-                            record.staker_address if rewards else None,
-                            record.commission_native if rewards else None,
-                        )
-                    )
+                    row = _parsed_row(item.line_no, item.record)
+                if row:
+                    buffer.append(row)
+                    size += len(row)
+                    if size >= _COPY_BUFFER_BYTES:
+                        copy.write(b"".join(buffer))
+                        buffer.clear()
+                        size = 0
                 if on_progress is not None and result.lines_read % 5000 == 0:
                     on_progress(item.line_no, total_lines)
+            if buffer:
+                copy.write(b"".join(buffer))
+    session.execute(
+        text(
+            "INSERT INTO import_lines (line_no, validator_key, data_type, record, staker_address, commission_native)"
+            " SELECT line_no, validator_key, data_type, line, staker_address, commission_native"
+            " FROM import_raw WHERE validator_key IS NOT NULL"
+        )
+    )
+    if candidates:
+        accepted = _insert_fast_rewards(session)
+        if accepted < candidates:
+            errors += _explain_rejected(session, result)
+    result.invalid_lines = sorted(errors)[:MAX_REPORTED_ERRORS]
     if on_progress is not None:
         on_progress(total_lines, total_lines)
+
+
+def _insert_fast_rewards(session: Session) -> int:
+    """Run the set-based REWARDS check; the regex that proves each line is JSON runs only when needed."""
+    insert = "INSERT INTO import_lines (line_no, validator_key, data_type, record, staker_address, commission_native) "
+    try:
+        with session.begin_nested():
+            return session.execute(text(insert + fast_rewards_sql(check_shape=False))).rowcount
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "22P02":  # invalid_text_representation: not JSON
+            raise
+    return session.execute(text(insert + fast_rewards_sql(check_shape=True))).rowcount
+
+
+def _parsed_row(line_no: int, record: AnyRecord) -> bytes:
+    rewards = isinstance(record, RewardsRecord)
+    fields = (
+        str(line_no),
+        _copy_text(canonical_json(record_payload(record)).decode("utf-8")),
+        _copy_text(record.validator_key),
+        record.data_type,
+        _copy_text(record.staker_address) if rewards and record.staker_address is not None else "\\N",
+        str(record.commission_native) if rewards else "\\N",
+    )
+    return ("\t".join(fields) + "\n").encode("utf-8")
+
+
+def _explain_rejected(session: Session, result: IngestResult) -> list[tuple[int, str]]:
+    """Parse, in Python, the candidate lines the SQL check did not accept; stage the valid ones."""
+    errors: list[tuple[int, str]] = []
+    rejected = session.execute(
+        text(
+            "SELECT r.line_no, r.line FROM import_raw r WHERE r.validator_key IS NULL"
+            " AND NOT EXISTS (SELECT 1 FROM import_lines l WHERE l.line_no = r.line_no) ORDER BY r.line_no"
+        ).execution_options(stream_results=True, yield_per=5000)
+    )
+    rows: list[bytes] = []
+    for line_no, line in rejected:
+        item = explain_raw_line(RawLine(line_no, line.encode("ascii")))
+        if isinstance(item, LineError):
+            result.invalid_count += 1
+            if len(errors) < MAX_REPORTED_ERRORS:
+                errors.append((item.line_no, item.reason))
+        else:
+            rows.append(_parsed_row(item.line_no, item.record))
+    rejected.close()
+    if rows:  # valid lines the SQL check is too strict for: rare, so held until the cursor is done
+        driver = session.connection().connection.driver_connection
+        with (
+            driver.cursor() as cur,
+            cur.copy(
+                "COPY import_lines (line_no, record, validator_key, data_type, staker_address, commission_native)"
+                " FROM STDIN"
+            ) as copy,
+        ):
+            copy.write(b"".join(rows))
+    return errors
 
 
 def _check_file_rules(session: Session, result: IngestResult, *, drop: bool) -> None:

@@ -395,3 +395,27 @@ def test_permissions(admin_cli, tmp_path):
     assert [row["partner_name"] for row in seen.json()] == ["Helios Capital"]
     hidden = admin_cli("agreements", "show", "Helios referral", "--partner", "Other Partner", token=token)
     assert hidden.exit_code == 1
+
+
+def test_a_directory_of_agreement_files_applies_in_one_transaction(admin_cli, db_url, tmp_path):
+    """Given a directory of two agreement files, when it is applied, then both agreements exist after one
+    command; when one file of a directory is refused, then nothing of the directory is written."""
+    folder = tmp_path / "agreements"
+    folder.mkdir()
+    agreement_file(folder, name="a.toml")
+    second = agreement_file(folder, name="b.toml").read_text()
+    (folder / "b.toml").write_text(second.replace("Helios", "Boreas"))
+    cid, r = apply(admin_cli, folder)
+    assert r.exit_code == 0, r.stderr
+    assert "Applied 2 agreement files: 2 changed, 0 unchanged." in r.stderr
+    assert counts(db_url)[:2] == (2, 2)
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "c.toml").write_text(second.replace("Helios", "Notus"))
+    agreement_file(
+        broken, name="d.toml", rules=RULES.replace('component = "COMMISSION"', 'component = "NOPE"')
+    )
+    r = apply(admin_cli, broken)[1]
+    assert r.exit_code != 0
+    assert counts(db_url)[:2] == (2, 2)

@@ -800,9 +800,17 @@ def test_seed_columns_keep_the_seed_order(conn):
         assert names[: len(expected)] == expected, f"{table}: columns {names}, seed order {expected}"
 
 
+# Revision 012 partitions these by period (the seed's plan): a partitioned table's primary key must
+# include the partition key.
+PARTITIONED_PRIMARY_KEYS = {
+    "canonical_stake_rewards": ("reward_id", "period_id"),
+    "partner_commission_lines": ("line_id", "period_id"),
+}
+
+
 def test_primary_keys(conn):
     actual = {row.table_name: tuple(row.columns) for row in _catalog_constraints(conn, "p")}
-    for table, columns in SEED_PRIMARY_KEYS.items():
+    for table, columns in {**SEED_PRIMARY_KEYS, **PARTITIONED_PRIMARY_KEYS}.items():
         assert actual.get(table) == columns, f"{table}: primary key {actual.get(table)}, expected {columns}"
 
 

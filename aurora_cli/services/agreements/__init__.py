@@ -4,7 +4,13 @@
 database, `snapshots` holds the audit/view form of the rows, `views` reads agreements.
 """
 
-from aurora_cli.services.agreements.apply import ApplyResult, apply_agreement, plan_agreement
+from aurora_cli.services.agreements.apply import (
+    ApplyResult,
+    agreement_paths,
+    apply_agreement,
+    apply_agreements,
+    plan_agreement,
+)
 from aurora_cli.services.agreements.references import check_references
 from aurora_cli.services.agreements.views import AGREEMENT_LIST_COLUMNS, agreement_details, list_agreements
 
@@ -12,7 +18,9 @@ __all__ = [
     "AGREEMENT_LIST_COLUMNS",
     "ApplyResult",
     "agreement_details",
+    "agreement_paths",
     "apply_agreement",
+    "apply_agreements",
     "check_references",
     "list_agreements",
     "plan_agreement",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text
@@ -134,6 +135,40 @@ def apply_agreement(
         for entry in result.audit_entries:
             audit(session, **entry, reason=audit_reason)
     return result
+
+
+def agreement_paths(paths: list[Path]) -> list[Path]:
+    """The files to apply: each file as given, each directory's ``*.toml`` in name order; no repeats."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.glob("*.toml") if p.is_file())
+        else:
+            found.append(path)
+    unique = list(dict.fromkeys(found))
+    if not unique:
+        raise InvalidInput(f"no agreement files (*.toml) in {', '.join(str(p) for p in paths)}.")
+    return unique
+
+
+def apply_agreements(
+    session: Session,
+    agreement_files: list[tuple[str, AgreementFile]],
+    *,
+    user_id: uuid.UUID | None = None,
+    audit: Recorder | None = None,
+    audit_reason: str = "agreements apply",
+) -> list[tuple[str, ApplyResult]]:
+    """`apply_agreement` for each (name, file) in the caller's one transaction: all apply or none."""
+    return [
+        (
+            name,
+            apply_agreement(
+                session, agreement_file, user_id=user_id, audit=audit, audit_reason=f"{audit_reason} {name}"
+            ),
+        )
+        for name, agreement_file in agreement_files
+    ]
 
 
 def plan_agreement(

@@ -79,23 +79,44 @@ _SELECT_VALIDATOR_INPUTS = text(
 )
 
 # Step 4-5 inputs per (agreement, validator): Σ rewards and Σ commission of the partner's stakers.
-# EXISTS rather than a join: a staker listed both for "any validator" and for this validator must
-# count once.
+# A staker listed both for "any validator" and for this validator must count once: the attributions
+# are reduced first (any-validator ones win), so each reward row joins at most one of them. Two hash
+# joins of the (small) attribution sets against the period's reward rows — never a loop over
+# agreements × reward rows — and the period's partition only.
 _SELECT_PARTNER_SUMS = text(
     f"""
-    WITH {_ELIGIBLE_VERSIONS}
-    SELECT e.agreement_id, r.validator_key,
-           SUM(r.rewards_native) AS partner_rewards, SUM(r.commission_native) AS partner_commission
-    FROM eligible e
-    JOIN canonical_stake_rewards r
-      ON r.chain_id = :chain_id AND r.period_id = :period_id AND r.staker_address IS NOT NULL
-    WHERE EXISTS (
-        SELECT 1 FROM partner_stake_attributions s
-        WHERE s.agreement_id = e.agreement_id AND s.version_number = e.version_number
-          AND s.chain_id = :chain_id AND s.staker_address = r.staker_address
-          AND (s.validator_key IS NULL OR s.validator_key = r.validator_key)
+    WITH {_ELIGIBLE_VERSIONS},
+    attributed AS (
+        SELECT DISTINCT e.agreement_id, s.staker_address, s.validator_key
+        FROM eligible e
+        JOIN partner_stake_attributions s
+          ON s.agreement_id = e.agreement_id AND s.version_number = e.version_number AND s.chain_id = :chain_id
+    ), any_validator AS (
+        SELECT agreement_id, staker_address FROM attributed WHERE validator_key IS NULL
+    ), one_validator AS (
+        SELECT a.agreement_id, a.staker_address, a.validator_key FROM attributed a
+        WHERE a.validator_key IS NOT NULL
+          AND NOT EXISTS (
+              SELECT 1 FROM any_validator x
+              WHERE x.agreement_id = a.agreement_id AND x.staker_address = a.staker_address
+          )
+    ), period_rewards AS MATERIALIZED (
+        SELECT validator_key, staker_address, rewards_native, commission_native
+        FROM canonical_stake_rewards
+        WHERE chain_id = :chain_id AND period_id = :period_id AND staker_address IS NOT NULL
+          AND staker_address IN (SELECT staker_address FROM attributed)
     )
-    GROUP BY e.agreement_id, r.validator_key
+    SELECT agreement_id, validator_key,
+           SUM(rewards_native) AS partner_rewards, SUM(commission_native) AS partner_commission
+    FROM (
+        SELECT x.agreement_id, r.validator_key, r.rewards_native, r.commission_native
+        FROM any_validator x JOIN period_rewards r ON r.staker_address = x.staker_address
+        UNION ALL
+        SELECT o.agreement_id, r.validator_key, r.rewards_native, r.commission_native
+        FROM one_validator o
+        JOIN period_rewards r ON r.staker_address = o.staker_address AND r.validator_key = o.validator_key
+    ) matched
+    GROUP BY agreement_id, validator_key
     """
 )
 
