@@ -14,13 +14,13 @@ looking the file's SHA-256 up among the files issued. Neither fact can be derive
   summary.csv), with the canonical statement.json content kept for every revision.
 
 Revision ID: 013
-Revises: 009
+Revises: 012
 """
 
 from alembic import op
 
 revision = "013"
-down_revision = "009"
+down_revision = "012"
 branch_labels = None
 depends_on = None
 
