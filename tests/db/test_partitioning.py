@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from aurora_cli.db.engine import transaction
-from aurora_cli.db.migrate import downgrade, upgrade
+from aurora_cli.db.migrate import downgrade, head_revision, upgrade
 from aurora_cli.services import normalize, pnl
 from aurora_cli.services.commissions import engine as commissions_engine
 
@@ -219,5 +219,5 @@ def test_the_partition_swap_gives_the_parent_paths_rows_and_keeps_the_constraint
 def test_a_new_engine_sees_the_migration_chain(db_url):
     eng = create_engine(db_url)
     with eng.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "012"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
     eng.dispose()
