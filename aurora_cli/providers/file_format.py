@@ -433,18 +433,24 @@ def read_import_file(path: str | Path) -> Iterator[ParsedLine]:
                 continue
             if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield LineError(line_no, f"line is not valid UTF-8 (byte {exc.start + 1})")
-                continue
-            if not text.strip():
-                continue
-            try:
-                yield RecordLine(line_no, parse_line(text.rstrip("\r\n")))
-            except InvalidRecord as exc:
-                yield LineError(line_no, exc.reason)
+            parsed = _parsed_line(line_no, raw)
+            if parsed is not None:
+                yield parsed
 
+
+
+def _parsed_line(line_no: int, raw: bytes) -> ParsedLine | None:
+    """One line's record or its error; None for a blank line."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return LineError(line_no, f"line is not valid UTF-8 (byte {exc.start + 1})")
+    if not text.strip():
+        return None
+    try:
+        return RecordLine(line_no, parse_line(text.rstrip("\r\n")))
+    except InvalidRecord as exc:
+        return LineError(line_no, exc.reason)
 
 def record_payload(record: AnyRecord) -> dict[str, Any]:
     """The JSON-able dict to stage for ``record``: the line's object exactly as the file wrote it.
@@ -498,17 +504,9 @@ def scan_import_file(path: str | Path) -> Iterator[RawLine | ParsedLine]:
                 if body.strip(b" "):
                     yield RawLine(line_no, body)
                 continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield LineError(line_no, f"line is not valid UTF-8 (byte {exc.start + 1})")
-                continue
-            if not text.strip():
-                continue
-            try:
-                yield RecordLine(line_no, parse_line(text.rstrip("\r\n")))
-            except InvalidRecord as exc:
-                yield LineError(line_no, exc.reason)
+            parsed = _parsed_line(line_no, raw)
+            if parsed is not None:
+                yield parsed
 
 
 def explain_raw_line(line: RawLine) -> ParsedLine:
