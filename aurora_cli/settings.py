@@ -6,10 +6,11 @@ provider files name the environment variable that holds them.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -36,6 +37,10 @@ class Settings(BaseSettings):
     )
     token: str | None = Field(
         default=None, description="A session or service token; beats the credentials file."
+    )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="The audit chain's HMAC key; unset means <data_dir>/audit.key (created 0600).",
     )
     issuer_name: str = Field(default="Aurora Staking Operations", description="Our entity on statements.")
     lock_timeout_seconds: int = Field(default=600, description="How long a run waits for another run's lock.")
@@ -80,3 +85,19 @@ def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings
     """Build settings from the layered sources; `overrides` are command-line values (None = unset)."""
     _active_toml_files[:] = [COMMITTED_CONFIG, (config_path or USER_CONFIG).expanduser()]
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+# What an invocation needs to reach its database and audit itself, when the full settings cannot be
+# built (a malformed config file, a bad AURORA_* value): those invocations are audited too.
+_REACH_FIELDS = ("database_url", "data_dir", "audit_key")
+
+
+def reach_settings(database_url: str | None = None) -> Settings:
+    """Only the fields that locate the database and the audit key, from the option or the environment;
+    nothing else is read or validated (the committed defaults fill the rest)."""
+    env = {name: os.environ.get(f"AURORA_{name.upper()}") or None for name in _REACH_FIELDS}
+    return Settings.model_construct(
+        database_url=database_url or env["database_url"],
+        data_dir=Path(env["data_dir"]) if env["data_dir"] else Path(".aurora"),
+        audit_key=SecretStr(env["audit_key"]) if env["audit_key"] else None,
+    )

@@ -25,7 +25,12 @@ _PG_ROOT.chmod(0o711)
 CLUSTER = EmbeddedCluster(_PG_ROOT / "cluster", fast=True)
 REPO = Path(__file__).resolve().parents[1]
 
-os.environ.setdefault("AURORA_BCRYPT_ROUNDS", "4")  # speed: real cost is exercised by the default
+# Speed: a bcrypt cost below production's minimum of 12 is honoured only under AURORA_TESTING=1.
+os.environ.setdefault("AURORA_TESTING", "1")
+os.environ.setdefault("AURORA_BCRYPT_ROUNDS", "4")
+# The audit chain's HMAC key for tests that write audit rows outside a CLI data dir (tests of the
+# key file itself unset it).
+os.environ.setdefault("AURORA_AUDIT_KEY", "test-audit-key-0123456789abcdef0123456789abcdef")
 
 
 def sa_url(dbname: str) -> str:

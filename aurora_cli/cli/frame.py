@@ -37,9 +37,11 @@ from aurora_cli.errors import AuroraError, InvalidInput, PermissionDenied
 from aurora_cli.render.output import Output
 from aurora_cli.services import audit, auth
 from aurora_cli.services.locks import period_lock
-from aurora_cli.settings import Settings, load_settings
+from aurora_cli.settings import Settings, load_settings, reach_settings
 
-SECRET_OPTIONS = ("--password", "--token")
+# Options whose value is a secret (none should exist, SPEC §11: a password is never an argument;
+# but a user may still type one, and that invocation is audited too).
+SECRET_OPTIONS = ("--password", "--token", "--secret", "--api-key", "--audit-key", "--key")
 
 
 def flag(name: str) -> str:
@@ -74,6 +76,7 @@ class Runtime:
         self._engine: Engine | None = None
         self.user: Any = None  # services.auth.AuthenticatedUser once authenticated
         self.audited = False  # set when a command wrote its own invocation row (db stop)
+        self._keyring: audit.Keyring | None = None
 
     @property
     def settings(self) -> Settings:
@@ -147,12 +150,30 @@ class Runtime:
             )
 
     @property
+    def keyring(self) -> audit.Keyring:
+        """The audit chain's keys (never printed): from these settings, or only what reaches the database."""
+        if self._keyring is None:
+            try:
+                settings = self.settings
+            except (AuroraError, UsageError):
+                settings = reach_settings(self.options.database_url)
+            self._keyring = audit.load_keyring(settings)
+        return self._keyring
+
+    @property
+    def data_dir(self) -> Path:
+        try:
+            return self.settings.data_dir
+        except (AuroraError, UsageError):
+            return reach_settings(self.options.database_url).data_dir
+
+    @property
     def trail(self) -> audit.AuditTrail:
         """What services write their audit rows through: this invocation, the user acting now."""
-        return audit.AuditTrail(self.correlation_id, self.user_id)
+        return audit.AuditTrail(self.correlation_id, self.user_id, self.keyring.current)
 
     def audit_invocation(self, path: str, code: ExitCode, error: str | None) -> None:
-        """Best effort: the invocation's own audit row, in its own transaction."""
+        """Best effort: the invocation's own audit row, in its own transaction, then its checkpoint."""
         if self.audited:
             return
         engine = self._engine_if_reachable()
@@ -160,31 +181,39 @@ class Runtime:
             return
         try:
             with transaction(engine) as session:
-                audit.record_invocation(
+                row = audit.record_invocation(
                     session,
                     correlation_id=self.correlation_id,
                     user_id=self.user_id,
-                    command=path,
+                    command=" ".join(redact(path.split()))[:100],
                     argv=redact(self.options.argv),
                     exit_code=int(code),
                     outcome=outcome_of(code),
-                    error=error,
+                    error=redact_text(error, self.options.argv) if error else None,
+                    key=self.keyring.current,
                 )
+                seq, head = row.seq, row.row_hash
             self.audited = True
+            audit.append_checkpoint(audit.checkpoint_path(self.data_dir, engine), seq, head)
         except Exception as exc:  # the command's own outcome stands; say why auditing failed
             if self.options.verbose:
-                self.output.err.print(f"[yellow]audit row not written: {exc}[/yellow]")
+                self.output.err.print(f"[yellow]audit row not written: {escape(one_line(exc))}[/yellow]")
 
     def _engine_if_reachable(self) -> Engine | None:
         if self._engine is not None:
             return self._engine
         try:
-            settings = self.settings
+            try:
+                settings = self.settings
+            except (AuroraError, UsageError):
+                # A malformed config or a bad AURORA_* value: audit it in the database it would reach.
+                settings = reach_settings(self.options.database_url)
             if settings.database_url is None:
                 cluster = EmbeddedCluster(settings.data_dir)
                 if not cluster.initialized or not cluster.is_running():
                     return None
-            return self.engine
+            self._engine = make_engine(resolve_url(settings), self.access())
+            return self._engine
         except Exception:
             return None
 
@@ -196,8 +225,20 @@ class Runtime:
 def _without_password(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL: keep nothing of it rather than risk a secret
-        return "***"
+    except Exception:  # not a URL SQLAlchemy reads: keep only what carries no credential
+        return audit.redact_text(url) if "://" in url or "=" in url else "***"
+
+
+def hidden_values(argv: list[str]) -> list[str]:
+    """The values `redact` hides, so an error message quoting one can be redacted too."""
+    hidden: list[str] = []
+    for i, token in enumerate(argv):
+        name, _, value = token.partition("=")
+        if name in SECRET_OPTIONS and value:
+            hidden.append(value)
+        elif token in SECRET_OPTIONS and i + 1 < len(argv):
+            hidden.append(argv[i + 1])
+    return hidden
 
 
 def redact(argv: list[str]) -> list[str]:
@@ -223,8 +264,19 @@ def redact(argv: list[str]) -> list[str]:
         elif any(token.startswith(opt + "=") for opt in SECRET_OPTIONS):
             out.append(token.split("=", 1)[0] + "=***")
         else:
-            out.append(token)
+            out.append(audit.redact_text(token))
     return out
+
+
+def redact_text(text: str, argv: list[str] | None = None) -> str:
+    """An error message as audited: no credential, nor any value the command line's secrets held."""
+    return audit.redact_text(text, hidden_values(argv or []))
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line of text: its first line, credentials removed."""
+    text = str(exc).strip().splitlines()
+    return audit.redact_text(text[0] if text else type(exc).__name__)
 
 
 def global_options() -> GlobalOptions:
