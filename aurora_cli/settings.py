@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="External PostgreSQL URL; unset means the embedded cluster."
     )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="External PostgreSQL URL for migrations (the schema owner, aurora_migrate); "
+        "unset means database_url.",
+    )
     data_dir: Path = Field(default=Path(".aurora"), description="Where the embedded cluster lives.")
     config_dir: Path = Field(default=Path("config"), description="chains/providers/validators TOML files.")
     credentials: Path = Field(

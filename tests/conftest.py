@@ -16,7 +16,7 @@ import pytest
 from pytest_postgresql import factories
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from aurora_cli.db.cluster import PORT, SUPERUSER, EmbeddedCluster
+from aurora_cli.db.cluster import APP_ROLE, PORT, SUPERUSER, EmbeddedCluster
 from aurora_cli.db.migrate import upgrade
 
 # Short path: Unix socket paths are limited to ~107 bytes.
@@ -34,7 +34,13 @@ os.environ.setdefault("AURORA_AUDIT_KEY", "test-audit-key-0123456789abcdef012345
 
 
 def sa_url(dbname: str) -> str:
+    """The superuser's URL: creating template databases and migrating them, and tests that tamper."""
     return f"postgresql+psycopg://{SUPERUSER}@/{dbname}?host={CLUSTER.socket_dir}&port={PORT}"
+
+
+def app_url(dbname: str) -> str:
+    """The URL the application uses at run time: aurora_app, no ownership, row-level security applies."""
+    return CLUSTER.role_url(APP_ROLE, dbname, driver="postgresql+psycopg")
 
 
 def _migrate_template(host: str, port: int, user: str, dbname: str, **_kwargs: object) -> None:
@@ -45,6 +51,7 @@ def _migrate_template(host: str, port: int, user: str, dbname: str, **_kwargs: o
 def pg_cluster():
     CLUSTER.init()
     CLUSTER.start()
+    CLUSTER.ensure_login_roles()
     yield CLUSTER
     CLUSTER.stop()
     shutil.rmtree(_PG_ROOT, ignore_errors=True)
@@ -58,8 +65,15 @@ pg_conn = factories.postgresql("aurora_pg")
 
 @pytest.fixture
 def db_url(pg_conn: psycopg.Connection) -> str:
-    """SQLAlchemy URL of a fresh database migrated to head."""
+    """SQLAlchemy URL of a fresh database migrated to head, as the superuser: tests set up and inspect
+    rows through it like a DBA would. The application itself runs on `app_db_url`."""
     return sa_url(pg_conn.info.dbname)
+
+
+@pytest.fixture
+def app_db_url(pg_conn: psycopg.Connection) -> str:
+    """The same database as the application reaches it: aurora_app, no ownership, RLS applies."""
+    return app_url(pg_conn.info.dbname)
 
 
 @pytest.fixture
@@ -76,10 +90,10 @@ def empty_db_url(aurora_pg) -> str:
 
 
 @pytest.fixture
-def engine(db_url: str):
+def engine(app_db_url: str):
     from aurora_cli.db.engine import make_engine
 
-    eng = make_engine(db_url)
+    eng = make_engine(app_db_url)  # the library's SYSTEM scope, as the application's role
     yield eng
     eng.dispose()
 
@@ -107,8 +121,9 @@ class CliResult:
 class Cli:
     """Runs `aurora …` in-process with Typer's CliRunner against the test's database."""
 
-    def __init__(self, db_url: str, home: Path) -> None:
-        self.db_url = db_url
+    def __init__(self, db_url: str, home: Path, app_db_url: str | None = None) -> None:
+        self.db_url = db_url  # the superuser's, for a test's own set-up and checks
+        self.app_db_url = app_db_url or db_url  # what the CLI runs on
         self.home = home
         self.credentials = home / "credentials"
         self.token: str | None = None
@@ -121,7 +136,7 @@ class Cli:
         from aurora_cli.cli.app import app
 
         environment = {
-            "AURORA_DATABASE_URL": self.db_url,
+            "AURORA_DATABASE_URL": self.app_db_url,
             "AURORA_CREDENTIALS": str(self.credentials),
             "AURORA_TOKEN": token if token is not None else self.token,
             "AURORA_DATA_DIR": str(self.home / "data"),
@@ -190,10 +205,10 @@ class Cli:
 
 
 @pytest.fixture
-def cli(db_url: str, tmp_path: Path) -> Cli:
+def cli(db_url: str, app_db_url: str, tmp_path: Path) -> Cli:
     home = tmp_path / "home"
     home.mkdir()
-    return Cli(db_url, home)
+    return Cli(db_url, home, app_db_url)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ and it is the one place where a service error's named inputs (`errors.param`) be
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import sys
 import traceback
@@ -17,7 +18,7 @@ import typing
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,8 @@ from typer._click.globals import get_current_context
 
 from aurora_cli.cli.exit_codes import ExitCode, UsageError, exit_code_for, outcome_of
 from aurora_cli.db.cluster import EmbeddedCluster
-from aurora_cli.db.engine import AccessContext, make_engine, resolve_url, transaction
-from aurora_cli.domain.permissions import WHO_MAY, Permission, allows
+from aurora_cli.db.engine import make_engine, resolve_url, set_scope, transaction
+from aurora_cli.domain.permissions import WHO_MAY, Permission, Scope, allows
 from aurora_cli.errors import AuroraError, InvalidInput, PermissionDenied
 from aurora_cli.render.output import Output
 from aurora_cli.services import audit, auth
@@ -75,6 +76,7 @@ class Runtime:
         self._settings: Settings | None = None
         self._engine: Engine | None = None
         self.user: Any = None  # services.auth.AuthenticatedUser once authenticated
+        self._scope: Scope | None = None  # built once: Scope.of(user) after authentication
         self.audited = False  # set when a command wrote its own invocation row (db stop)
         self._keyring: audit.Keyring | None = None
 
@@ -94,15 +96,35 @@ class Runtime:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = make_engine(resolve_url(self.settings), self.access())
+            self._engine = make_engine(resolve_url(self.settings), self.scope)
         return self._engine
 
-    def access(self) -> AccessContext:
-        if self.user is None:
-            return AccessContext()
-        return AccessContext(
-            role=self.user.role, partner_id=self.user.partner_id, user_id=str(self.user.user_id)
-        )
+    @property
+    def scope(self) -> Scope:
+        """Who this invocation acts for: the one value the database (RLS) and the services read.
+
+        Before anyone is authenticated it is the AUTHENTICATING scope, which shows only the user
+        named by `authenticating_as` or the one holding the presented token.
+        """
+        if self._scope is None:
+            token = None
+            try:
+                token = auth.presented_token(self.settings)
+            except Exception:  # unreadable settings: nothing to present, and still a scope that shows nothing
+                token = None
+            self._scope = Scope.authenticating(
+                token_hash=hashlib.sha256(token.encode("utf-8")).hexdigest() if token else None
+            )
+        return self._scope
+
+    def _set_scope(self, scope: Scope) -> None:
+        self._scope = scope
+        if self._engine is not None:
+            set_scope(self._engine, scope)
+
+    def authenticating_as(self, username: str) -> None:
+        """Before logging in or bootstrapping `username`: let the database show that user's row only."""
+        self._set_scope(replace(Scope.authenticating(token_hash=self.scope.auth_token_hash), auth_username=username))
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -127,10 +149,8 @@ class Runtime:
     def authenticate(self) -> None:
         with self.transaction() as session:
             self.user = auth.authenticate(session, auth.presented_token(self.settings))
-        # Later connections act for this user (RLS reads these settings).
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        # From the next transaction on, the database acts for this user (RLS reads the scope).
+        self._set_scope(Scope.of(self.user))
 
     def require(self, permission: Permission) -> None:
         if self.user is None:
@@ -143,8 +163,8 @@ class Runtime:
 
     def require_chain(self, chain: str) -> None:
         """Users limited to some chains (`users add --chains`) act on those alone."""
-        allowed = self.user.allowed_chain_ids if self.user is not None else None
-        if allowed and chain not in allowed:
+        allowed = self.scope.allowed_chain_ids
+        if not self.scope.chain_allowed(chain):
             raise PermissionDenied(
                 f"permission denied: {self.user.username} may only work on {', '.join(allowed)}, not {chain}."
             )
@@ -212,7 +232,7 @@ class Runtime:
                 cluster = EmbeddedCluster(settings.data_dir)
                 if not cluster.initialized or not cluster.is_running():
                     return None
-            self._engine = make_engine(resolve_url(settings), self.access())
+            self._engine = make_engine(resolve_url(settings), self.scope)
             return self._engine
         except Exception:
             return None

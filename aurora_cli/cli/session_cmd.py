@@ -20,6 +20,7 @@ def login(
     password_stdin: PasswordStdin = False,
 ) -> None:
     password = read_password(from_stdin=password_stdin)
+    rt.authenticating_as(username)
     with rt.transaction() as session:
         user, token = auth.login(session, rt.trail, username=username, password=password)
         role = str(getattr(user.role, "value", user.role))

@@ -50,6 +50,7 @@ def bootstrap_admin(
     password_stdin: PasswordStdin = False,
 ) -> None:
     password = read_password(from_stdin=password_stdin, confirm=True)
+    rt.authenticating_as(username)
     with rt.transaction() as session:
         auth.bootstrap_admin(session, rt.trail, username=username, email=email, password=password)
     rt.output.say(f"Created ADMIN {username!r}. Log in with `aurora login --username {username}`.")

@@ -17,7 +17,7 @@ from sqlalchemy import inspect as sa_inspect
 from aurora_cli.db import migrate
 from aurora_cli.db.archive import archiving_status, ensure_archiving, wal_dir_of
 from aurora_cli.db.cluster import DATABASE, EmbeddedCluster, write_cluster_note
-from aurora_cli.db.engine import make_engine, transaction
+from aurora_cli.db.engine import make_engine, resolve_migration_url, resolve_url, transaction
 from aurora_cli.services.audit import Recorder
 from aurora_cli.settings import Settings
 
@@ -34,7 +34,14 @@ def status(settings: Settings) -> dict[str, Any]:
             running = True
         except Exception:
             revision, running = None, False
-        return {"url": shown, "running": running, "data_dir": None, "revision": revision, "embedded": False}
+        return {
+            "url": shown,
+            "running": running,
+            "data_dir": None,
+            "revision": revision,
+            "embedded": False,
+            "app_role": app_role(settings) if running else None,
+        }
     cluster = EmbeddedCluster(settings.data_dir)
     state = cluster.status()
     revision = None
@@ -54,18 +61,40 @@ def status(settings: Settings) -> dict[str, Any]:
         "data_dir": str(state.data_dir),
         "revision": revision,
         "embedded": True,
+        "app_role": app_role(settings) if state.running else None,
         "server_binaries": str(state.bin_dir) if state.bin_dir else None,
         "archiving": archiving,
     }
 
 
 def migration_url(settings: Settings) -> str:
-    """The URL migrations run against: the external database, or the embedded one (started)."""
-    if settings.database_url:
-        return migrate.sqlalchemy_url(settings.database_url)
-    cluster = EmbeddedCluster(settings.data_dir)
-    cluster.ensure_running()
-    return cluster.url(DATABASE, driver="postgresql+psycopg")
+    """The URL migrations run against: `migration_database_url` or the external database, or the
+    embedded one (started) as aurora_migrate, which then owns what migrations create."""
+    if not settings.database_url and not settings.migration_database_url:
+        cluster = EmbeddedCluster(settings.data_dir)
+        cluster.ensure_running()
+        cluster.ensure_login_roles()
+        cluster.hand_schema_to_migrate_role(DATABASE)
+    return resolve_migration_url(settings)
+
+
+def app_role(settings: Settings) -> dict[str, Any] | None:
+    """Which role the application runs as, and whether it is (wrongly) privileged: None if unreachable."""
+    try:
+        engine = make_engine(resolve_url(settings, start=False))
+        try:
+            with engine.connect() as conn:
+                row = conn.execute(
+                    text(
+                        "SELECT current_user, r.rolsuper, r.rolbypassrls FROM pg_roles r"
+                        " WHERE r.rolname = current_user"
+                    )
+                ).one()
+        finally:
+            engine.dispose()
+    except Exception:
+        return None
+    return {"name": row[0], "superuser": bool(row[1]), "bypass_rls": bool(row[2])}
 
 
 def set_up_embedded(
@@ -91,6 +120,8 @@ def set_up_embedded(
         on_starting(cluster.data_dir)
         cluster.start()
     cluster.create_database(DATABASE)
+    cluster.ensure_login_roles()
+    cluster.hand_schema_to_migrate_role(DATABASE)
     write_cluster_note(cluster)
     return created, cluster.data_dir
 
