@@ -69,17 +69,18 @@ SCOPE_FUNCTIONS = (
     CREATE FUNCTION aurora_scope_partner() RETURNS uuid LANGUAGE sql STABLE AS $$
         SELECT nullif(current_setting('app.current_partner_id', true), '')::uuid
     $$""",
-    # NULL (unset or empty) = no limit; otherwise a PostgreSQL array literal such as {a,b}.
+    # NULL (unset or empty) = no limit; otherwise a PostgreSQL array literal such as {a,b}. CASE, not
+    # OR: SQL does not promise to skip the cast of an empty setting.
     """
     CREATE FUNCTION aurora_chain_visible(chain text) RETURNS boolean LANGUAGE sql STABLE AS $$
-        SELECT nullif(current_setting('app.allowed_chains', true), '') IS NULL
-            OR chain = ANY (current_setting('app.allowed_chains', true)::text[])
+        SELECT CASE WHEN nullif(current_setting('app.allowed_chains', true), '') IS NULL THEN true
+                    ELSE coalesce(chain = ANY (current_setting('app.allowed_chains', true)::text[]), false) END
     $$""",
     """
     CREATE FUNCTION aurora_validator_visible(validator text) RETURNS boolean LANGUAGE sql STABLE AS $$
-        SELECT validator IS NULL
-            OR nullif(current_setting('app.allowed_validators', true), '') IS NULL
-            OR validator = ANY (current_setting('app.allowed_validators', true)::text[])
+        SELECT CASE WHEN validator IS NULL OR nullif(current_setting('app.allowed_validators', true), '') IS NULL
+                    THEN true
+                    ELSE coalesce(validator = ANY (current_setting('app.allowed_validators', true)::text[]), false) END
     $$""",
     """
     CREATE FUNCTION aurora_scope_is(VARIADIC roles text[]) RETURNS boolean LANGUAGE sql STABLE AS $$
