@@ -54,6 +54,8 @@ def db_stop(rt: Runtime) -> None:
         raise UsageError(
             "db stop manages the embedded cluster only; an external database is managed elsewhere."
         )
+    if database.stop_needs_admin(rt.settings):
+        rt.require(Permission.ADMINISTER)
     # Audit before the server goes away; if stopping then fails, the frame adds the failure.
     rt.audit_invocation("db stop", ExitCode.OK, None)
     try:

@@ -126,6 +126,14 @@ def set_up_embedded(
     return created, cluster.data_dir
 
 
+def stop_needs_admin(settings: Settings) -> bool:
+    """Whether stopping the embedded cluster needs an ADMIN: it runs and its database has users."""
+    cluster = EmbeddedCluster(settings.data_dir)
+    if not cluster.initialized or not cluster.is_running():
+        return False
+    return needs_admin(cluster.url(DATABASE, driver="postgresql+psycopg"))
+
+
 def stop_embedded(settings: Settings) -> bool:
     """Stop the embedded cluster; False when it was not running."""
     return EmbeddedCluster(settings.data_dir).stop()
