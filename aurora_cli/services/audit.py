@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 from aurora_cli.db.engine import transaction
 from aurora_cli.db.models import AuditAction, AuditLog, User
 from aurora_cli.domain.canonical_json import jsonable
-from aurora_cli.errors import InvalidInput, NotFound, param
+from aurora_cli.errors import AuroraError, InvalidInput, NotFound, param
 from aurora_cli.settings import Settings, load_settings
 
 GENESIS = "0" * 64
@@ -385,32 +385,42 @@ def verify(
     expected = {}
     for mark in marks:
         expected.setdefault(mark.seq, mark)
-    with transaction(engine) as session:
-        # One snapshot for the walk and the head, so the head reported is the last row walked even
-        # while other commands append rows. Must be the transaction's first statement.
-        session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+    # One snapshot for the walk and the head, so the head reported is the last row walked even
+    # while other commands append rows.
+    snapshot = engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    with transaction(snapshot) as session:
         head = session.execute(
             select(AuditLog.seq, AuditLog.row_hash).order_by(AuditLog.seq.desc()).limit(1)
         ).first()
-        verdict = _walk(session, batch, keyring, expected)
+        seen: set[int] = set()
+        verdict = _walk(session, batch, keyring, expected, seen)
     head_seq, head_hash = (head.seq, head.row_hash) if head is not None else (None, None)
     verdict = dataclasses.replace(verdict, head_seq=head_seq, head_row_hash=head_hash)
-    if verdict.intact and expected:
-        last = max(expected.values(), key=lambda m: m.seq)
-        if head_seq is None or head_seq < last.seq:
-            ends = f"ends at row {head_seq}" if head_seq is not None else "is empty"
-            return dataclasses.replace(
-                verdict,
-                broken_seq=(head_seq or 0) + 1,
-                reason=(
-                    f"rows after it were deleted: {last.source} outside the database records row "
-                    f"{last.seq}, but the log {ends}"
-                ),
-            )
-    return verdict
+    missing = sorted((m for m in expected.values() if m.seq not in seen), key=lambda m: m.seq)
+    if not verdict.intact or not missing:
+        return verdict
+    last = max(expected.values(), key=lambda m: m.seq)
+    if head_seq is None or head_seq < last.seq:
+        ends = f"ends at row {head_seq}" if head_seq is not None else "is empty"
+        return dataclasses.replace(
+            verdict,
+            broken_seq=(head_seq or 0) + 1,
+            reason=(
+                f"it and the rows after it were deleted: {last.source} outside the database records row "
+                f"{last.seq}, but the log {ends}"
+            ),
+        )
+    gone = missing[0]
+    return dataclasses.replace(
+        verdict,
+        broken_seq=gone.seq,
+        reason=f"it was deleted (and the rows after it rechained): {gone.source} outside the database records it",
+    )
 
 
-def _walk(session: Session, batch: int, keyring: Keyring, expected: dict[int, HeadMark]) -> ChainVerdict:
+def _walk(
+    session: Session, batch: int, keyring: Keyring, expected: dict[int, HeadMark], seen: set[int]
+) -> ChainVerdict:
     previous = GENESIS
     checked = 0
     last_seq = 0
@@ -424,6 +434,8 @@ def _walk(session: Session, batch: int, keyring: Keyring, expected: dict[int, He
         for row in rows:
             reason = _row_fault(row, previous, keyring, keyed_seen)
             mark = expected.get(row.seq)
+            if mark is not None:
+                seen.add(row.seq)
             if reason is None and mark is not None and mark.row_hash != row.row_hash:
                 reason = f"it differs from {mark.source} outside the database (rewritten and rehashed)"
             if reason is not None:
@@ -458,6 +470,33 @@ def _row_fault(row: AuditLog, previous: str, keyring: Keyring, keyed_seen: bool)
     if row.row_hash != row_hash(previous, row):
         return "its content was edited"
     return None
+
+
+class ChainBroken(AuroraError):
+    """`audit verify` found a row that does not hold, or a tail missing against a checkpoint (exit 1)."""
+
+
+def broken_sentence(verdict: ChainVerdict) -> str:
+    return f"the audit chain is broken at row {verdict.broken_seq}: {verdict.reason}."
+
+
+def verify_here(engine: Engine, data_dir: Path, keyring: Keyring, anchors: Iterable[Path] = ()) -> ChainVerdict:
+    """Verify against this data dir's checkpoint of `engine`'s database and any anchor files."""
+    marks = read_checkpoint(checkpoint_path(data_dir, engine)) + [read_anchor(a) for a in anchors]
+    return verify(engine, keyring=keyring, marks=marks)
+
+
+def publish_anchor(engine: Engine, data_dir: Path, keyring: Keyring, out: Path) -> dict[str, Any]:
+    """Verify, then write the head to `out` (a new file or a regular one); a broken chain is refused."""
+    from aurora_cli.services.exports import write_atomically  # exports audits through this module
+
+    verdict = verify_here(engine, data_dir, keyring)
+    if not verdict.intact:
+        raise ChainBroken(broken_sentence(verdict) + " Nothing was anchored.")
+    document = anchor_document(verdict, keyring.current.key_id)
+    body = json.dumps(document, indent=2, default=str) + "\n"
+    write_atomically(out, lambda path: path.write_text(body, encoding="utf-8"))
+    return document
 
 
 # -- the checkpoint and anchors outside the database --------------------------------------------
