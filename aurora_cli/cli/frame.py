@@ -22,9 +22,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import typer
 from rich.markup import escape
 from sqlalchemy import Engine, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 # typer >= 0.29 vendors click; this is the piece of it the frame needs.
@@ -34,7 +36,7 @@ from aurora_cli.cli.exit_codes import ExitCode, UsageError, exit_code_for, outco
 from aurora_cli.db.cluster import EmbeddedCluster
 from aurora_cli.db.engine import make_engine, resolve_url, set_scope, transaction
 from aurora_cli.domain.permissions import WHO_MAY, Permission, Scope, allows
-from aurora_cli.errors import AuroraError, InvalidInput, PermissionDenied
+from aurora_cli.errors import AuroraError, DatabaseUnavailable, InvalidInput, PermissionDenied, write_failed
 from aurora_cli.render.output import Output
 from aurora_cli.services import audit, auth
 from aurora_cli.services.locks import period_lock
@@ -43,6 +45,32 @@ from aurora_cli.settings import Settings, load_settings, reach_settings
 # Options whose value is a secret (none should exist, SPEC §11: a password is never an argument;
 # but a user may still type one, and that invocation is audited too).
 SECRET_OPTIONS = ("--password", "--token", "--secret", "--api-key", "--audit-key", "--key")
+
+
+def database_url(settings: Settings) -> str:
+    """The URL to connect to; a malformed one is refused in one sentence that never shows its password."""
+    url = resolve_url(settings)
+    try:
+        parsed = make_url(url)
+        _ = parsed.port  # a non-numeric port fails here
+        if not parsed.drivername.startswith("postgresql"):
+            raise ValueError(f"{parsed.drivername} is not PostgreSQL")
+    except Exception as exc:
+        raise UsageError(
+            f"--database-url (or AURORA_DATABASE_URL) {_without_password(url)!r} is not a PostgreSQL URL "
+            f"({one_line(exc)}): write it as postgresql://USER@HOST:PORT/DATABASE."
+        ) from None
+    return url
+
+
+def database_gone(exc: DBAPIError | psycopg.Error) -> DatabaseUnavailable:
+    """A driver error that escaped a transaction (a lock's connection, a stream): one sentence."""
+    orig = getattr(exc, "orig", None)
+    cause = one_line(orig if orig is not None else exc)
+    return DatabaseUnavailable(
+        f"the database connection failed mid-command ({cause}); nothing of the unfinished step was kept: "
+        "check that the database is running (`aurora db status`) and rerun."
+    )
 
 
 def flag(name: str) -> str:
@@ -96,7 +124,7 @@ class Runtime:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = make_engine(resolve_url(self.settings), self.scope)
+            self._engine = make_engine(database_url(self.settings), self.scope)
         return self._engine
 
     @property
@@ -232,7 +260,7 @@ class Runtime:
                 cluster = EmbeddedCluster(settings.data_dir)
                 if not cluster.initialized or not cluster.is_running():
                     return None
-            self._engine = make_engine(resolve_url(settings), self.scope)
+            self._engine = make_engine(database_url(settings), self.scope)
             return self._engine
         except Exception:
             return None
@@ -339,10 +367,17 @@ def run_command(
             "--password-stdin, or confirm with --yes.",
             markup=False,
         )
+    except (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
+        # The database went away mid-command, or the disk is full: one sentence, not the driver's text.
+        failure = write_failed(exc, exc.filename) if isinstance(exc, OSError) else database_gone(exc)
+        code, error = exit_code_for(failure), error_sentence(failure)[0]
+        render_error(rt, failure)
+        if options.verbose:
+            rt.output.err.print(traceback.format_exc(), markup=False)
     except Exception as exc:
-        code, error = ExitCode.ERROR, f"{type(exc).__name__}: {exc}"
+        code, error = ExitCode.ERROR, f"{type(exc).__name__}: {one_line(exc)}"
         rt.output.err.print(
-            f"[red]Error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))}; rerun with --verbose for the "
+            f"[red]Error:[/red] unexpected {type(exc).__name__}: {escape(one_line(exc))}; rerun with --verbose for the "
             f"traceback [dim](correlation id {rt.correlation_id})[/dim]",
             markup=True,
         )
