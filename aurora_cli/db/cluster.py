@@ -269,7 +269,10 @@ class EmbeddedCluster:
         # quoted for the /bin/sh command line pg_ctl builds from -o.
         socket_dir = '"' + str(self.socket_dir).replace('"', '""') + '"'
         options = "-k " + shlex.quote(socket_dir)
-        with open(self.log_file, "ab") as log:
+        # The server log can quote statements and their values: private to the cluster's owner (0600).
+        log_fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+        os.fchmod(log_fd, 0o600)
+        with os.fdopen(log_fd, "ab") as log:
             user = self._server_user()
             if user is not None and os.fstat(log.fileno()).st_uid != user.pw_uid:
                 os.fchown(log.fileno(), user.pw_uid, user.pw_gid)
@@ -442,4 +445,8 @@ $$"""
 def write_cluster_note(cluster: EmbeddedCluster) -> None:
     """Leave a small JSON note so people find the URL without running Aurora."""
     note = {"url": cluster.url(), "data_dir": str(cluster.data_dir)}
-    (cluster.data_dir / "cluster.json").write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+    path = cluster.data_dir / "cluster.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)  # also when an older Aurora left it 0644
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(note, indent=2) + "\n")
