@@ -127,7 +127,9 @@ def load_keyring(settings: Settings | None = None) -> Keyring:
         _create_key_file(path)
     keys = _read_key_file(path)
     if not keys:
-        raise InvalidInput(f"the audit key file {path} is empty: restore it from your backup of the data dir.")
+        raise InvalidInput(
+            f"the audit key file {path} is empty: restore it from your backup of the data dir."
+        )
     return Keyring(keys[0], tuple(keys[1:]))
 
 
@@ -480,7 +482,9 @@ def broken_sentence(verdict: ChainVerdict) -> str:
     return f"the audit chain is broken at row {verdict.broken_seq}: {verdict.reason}."
 
 
-def verify_here(engine: Engine, data_dir: Path, keyring: Keyring, anchors: Iterable[Path] = ()) -> ChainVerdict:
+def verify_here(
+    engine: Engine, data_dir: Path, keyring: Keyring, anchors: Iterable[Path] = ()
+) -> ChainVerdict:
     """Verify against this data dir's checkpoint of `engine`'s database and any anchor files."""
     marks = read_checkpoint(checkpoint_path(data_dir, engine)) + [read_anchor(a) for a in anchors]
     return verify(engine, keyring=keyring, marks=marks)

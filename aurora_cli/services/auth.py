@@ -394,18 +394,20 @@ def check_credentials_file(path: Path) -> None:
     """Refuse a credentials file that is a symlink (it could point anywhere) or that others may read."""
     info = path.lstat()
     if stat.S_ISLNK(info.st_mode):
-        raise NotAuthenticated(
-            f"the credentials file {path} is a symbolic link: remove it and log in again."
-        )
+        raise NotAuthenticated(f"the credentials file {path} is a symbolic link: remove it and log in again.")
     if not stat.S_ISREG(info.st_mode):
-        raise NotAuthenticated(f"the credentials file {path} is not a regular file: remove it and log in again.")
+        raise NotAuthenticated(
+            f"the credentials file {path} is not a regular file: remove it and log in again."
+        )
     if stat.S_IMODE(info.st_mode) != 0o600:
         raise NotAuthenticated(
             f"the credentials file {path} has mode {stat.S_IMODE(info.st_mode):04o}, not 0600: "
             "run chmod 600 on it, or remove it and log in again."
         )
     if info.st_uid != os.geteuid():
-        raise NotAuthenticated(f"the credentials file {path} belongs to another user: remove it and log in again.")
+        raise NotAuthenticated(
+            f"the credentials file {path} belongs to another user: remove it and log in again."
+        )
 
 
 def save_credentials(path: Path, *, username: str, token: str) -> None:

@@ -75,7 +75,13 @@ def test_no_secret_reaches_any_audit_column_whatever_fails(cli, tmp_path):
         assert r.exit_code == code, (argv, r)
         assert rows_of(cli.db_url, cid), f"{argv} was not audited under its correlation id"
     stored = audit_text(cli.db_url)
-    for secret in ("hunter2-secret", "hunter3-secret", "positional-secret-token", "url-secret-9", "toml-secret-7"):
+    for secret in (
+        "hunter2-secret",
+        "hunter3-secret",
+        "positional-secret-token",
+        "url-secret-9",
+        "toml-secret-7",
+    ):
         assert secret not in stored, secret
     assert ops_token not in stored
     [(resource_id,)] = sql(
@@ -228,7 +234,9 @@ def test_a_full_disk_is_one_sentence_and_leaves_nothing(tmp_path, cli, monkeypat
     # An OSError escaping any command is mapped by the frame, not printed raw.
     cli.admin()
     monkeypatch.setattr(
-        audit, "publish_anchor", lambda *a, **k: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space", "/out"))
+        audit,
+        "publish_anchor",
+        lambda *a, **k: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space", "/out")),
     )
     r = cli("audit", "anchor", "--out", str(tmp_path / "a.json"))
     assert r.exit_code == 1 and "the disk is full writing /out" in r.stderr, r
@@ -253,8 +261,9 @@ def test_the_database_going_away_mid_command_is_one_sentence(cli, monkeypatch):
     r = cli("audit", "verify")
     assert r.exit_code == 1, r
     one_sentence(r.stderr)
-    assert "the database connection failed mid-command (server closed the connection unexpectedly)" in " ".join(
-        r.stderr.split()
+    assert (
+        "the database connection failed mid-command (server closed the connection unexpectedly)"
+        in " ".join(r.stderr.split())
     )
     assert "This probably means" not in r.stderr
 

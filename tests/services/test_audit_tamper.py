@@ -182,7 +182,9 @@ def test_rows_of_a_retired_key_still_verify_after_rotation(cli):
     lines = (cli.home / "data" / audit.KEY_FILE).read_text().splitlines()
     assert len(lines) == 2
     # The conftest key is a retired key of this keyring too once it is listed in the file.
-    (cli.home / "data" / audit.KEY_FILE).write_text("\n".join([*lines, os.environ["AURORA_AUDIT_KEY"]]) + "\n")
+    (cli.home / "data" / audit.KEY_FILE).write_text(
+        "\n".join([*lines, os.environ["AURORA_AUDIT_KEY"]]) + "\n"
+    )
     assert cli("audit", "verify", env=env).exit_code == 0
 
 
