@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from uuid import uuid4
 
 import psycopg
 import pytest
@@ -227,3 +228,46 @@ def test_a_short_environment_key_is_refused(tmp_path):
 
     with pytest.raises(InvalidInput, match="AURORA_AUDIT_KEY is too short"):
         audit.load_keyring(Settings.model_construct(data_dir=tmp_path, audit_key=SecretStr("short")))
+
+
+# -- rows from before revision 010 ----------------------------------------------------------------
+
+
+def test_rows_from_before_010_stay_the_verifiable_keyless_prefix(empty_db_url):
+    from datetime import UTC, datetime
+
+    from aurora_cli.db.engine import transaction
+    from aurora_cli.db.migrate import upgrade
+
+    upgrade(empty_db_url, "001")
+    when = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    with psycopg.connect(empty_db_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        for resource in ("a", "b"):
+            conn.execute(
+                "INSERT INTO audit_log (action, resource_type, resource_id, change_hash, correlation_id, timestamp)"
+                " VALUES ('RECOMPUTE', 'period', %s, %s, gen_random_uuid(), %s)",
+                (resource, audit.change_hash(None, "RECOMPUTE", resource, when), when),
+            )
+    upgrade(empty_db_url, "head")
+    key = audit.AuditKey(b"k" * 40)
+    keyring = audit.Keyring(key)
+    engine = create_engine(empty_db_url)
+    try:
+        with transaction(engine) as session:
+            audit.record(session, action="COMMAND", resource_type="command", correlation_id=uuid4(), key=key)
+        verdict = audit.verify(engine, keyring=keyring)
+        assert verdict.intact and verdict.rows_checked == 3
+        schemes = [r[0] for r in psql(empty_db_url, "SELECT hash_scheme FROM audit_log ORDER BY seq")]
+        assert schemes == [audit.KEYLESS, audit.KEYLESS, audit.KEYED]
+        # New rows must be keyed: the trigger refuses a keyless insert even from code that forgets.
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            with psycopg.connect(empty_db_url.replace("postgresql+psycopg", "postgresql")) as conn:
+                conn.execute(
+                    "INSERT INTO audit_log (action, resource_type, change_hash, correlation_id, hash_scheme)"
+                    " VALUES ('COMMAND', 'command', 'x', gen_random_uuid(), 'sha256')"
+                )
+        # Editing a keyless row breaks the first keyed row's link.
+        tamper(empty_db_url, "UPDATE audit_log SET reason = 'x' WHERE resource_id = 'a'")
+        assert audit.verify(engine, keyring=keyring).reason == "its content was edited"
+    finally:
+        engine.dispose()
