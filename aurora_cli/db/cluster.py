@@ -38,9 +38,10 @@ READONLY_ROLE = "aurora_readonly"
 LOGIN_ROLES = (APP_ROLE, MIGRATE_ROLE, READONLY_ROLE)
 ROLES_FILE = "roles.json"  # their generated passwords, under the data directory, mode 0600
 # The superuser stays reachable without a password over the private socket (the server's OS user only);
-# the login roles must give theirs.
+# the login roles must give theirs. pg_basebackup (db backup) connects as the superuser for replication.
 HBA = (
     f"local all {SUPERUSER} trust\n"
+    f"local replication {SUPERUSER} trust\n"
     f"local all {','.join(LOGIN_ROLES)} scram-sha-256\n"
 )
 PORT = 5432  # only names the socket file; the private socket directory keeps clusters apart
