@@ -15,8 +15,9 @@ import psycopg
 import pytest
 from pytest_postgresql import factories
 from pytest_postgresql.janitor import DatabaseJanitor
+from sqlalchemy.engine import make_url
 
-from aurora_cli.db.cluster import APP_ROLE, PORT, SUPERUSER, EmbeddedCluster
+from aurora_cli.db.cluster import APP_ROLE, MIGRATE_ROLE, PORT, SUPERUSER, EmbeddedCluster
 from aurora_cli.db.migrate import upgrade
 
 # Short path: Unix socket paths are limited to ~107 bytes.
@@ -121,9 +122,12 @@ class CliResult:
 class Cli:
     """Runs `aurora …` in-process with Typer's CliRunner against the test's database."""
 
-    def __init__(self, db_url: str, home: Path, app_db_url: str | None = None) -> None:
+    def __init__(
+        self, db_url: str, home: Path, app_db_url: str | None = None, migrate_db_url: str | None = None
+    ) -> None:
         self.db_url = db_url  # the superuser's, for a test's own set-up and checks
         self.app_db_url = app_db_url or db_url  # what the CLI runs on
+        self.migrate_db_url = migrate_db_url  # what `db upgrade/downgrade` run on (issue 10)
         self.home = home
         self.credentials = home / "credentials"
         self.token: str | None = None
@@ -137,6 +141,7 @@ class Cli:
 
         environment = {
             "AURORA_DATABASE_URL": self.app_db_url,
+            **({"AURORA_MIGRATION_DATABASE_URL": self.migrate_db_url} if self.migrate_db_url else {}),
             "AURORA_CREDENTIALS": str(self.credentials),
             "AURORA_TOKEN": token if token is not None else self.token,
             "AURORA_DATA_DIR": str(self.home / "data"),
@@ -208,7 +213,8 @@ class Cli:
 def cli(db_url: str, app_db_url: str, tmp_path: Path) -> Cli:
     home = tmp_path / "home"
     home.mkdir()
-    return Cli(db_url, home, app_db_url)
+    dbname = make_url(db_url).database
+    return Cli(db_url, home, app_db_url, CLUSTER.role_url(MIGRATE_ROLE, dbname, driver="postgresql+psycopg"))
 
 
 @pytest.fixture

@@ -524,6 +524,17 @@ def append_checkpoint(path: Path, seq: int, row_hash_value: str) -> None:
         os.close(fd)
 
 
+def retire_checkpoint(path: Path) -> Path | None:
+    """Rename a checkpoint aside (`<name>.retired-<UTC time>`, kept for inspection): a downgrade below
+    the keyed chain rewrote the log it described. None if there was none."""
+    if not path.exists() and not path.is_symlink():
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    retired = path.with_name(f"{path.name}.retired-{stamp}")
+    os.rename(path, retired)
+    return retired
+
+
 def read_checkpoint(path: Path) -> list[HeadMark]:
     if not path.exists() and not path.is_symlink():
         return []

@@ -18,9 +18,11 @@ from aurora_cli.db import migrate
 from aurora_cli.db.archive import archiving_status, ensure_archiving, wal_dir_of
 from aurora_cli.db.cluster import DATABASE, EmbeddedCluster, write_cluster_note
 from aurora_cli.db.engine import make_engine, resolve_migration_url, resolve_url, transaction
+from aurora_cli.services import audit
 from aurora_cli.services.audit import Recorder
 from aurora_cli.settings import Settings
 
+KEYED_CHAIN_REVISION = "010"  # the revision that keys the audit chain (checkpoints start there)
 STATUS_KEYS = ("url", "running", "data_dir", "revision")  # SPEC §2: `db status --format json`
 
 
@@ -29,11 +31,15 @@ def status(settings: Settings) -> dict[str, Any]:
     if settings.database_url:
         url = migrate.sqlalchemy_url(settings.database_url)
         shown = make_url(url).render_as_string(hide_password=True).replace("+psycopg", "")
-        try:
-            revision = migrate.current_revision(url)
-            running = True
-        except Exception:
-            revision, running = None, False
+        running = _answers(url)
+        revision = None
+        if running:
+            # The application role has no privilege on alembic_version: read it as the migration role
+            # when one is configured (`migration_database_url`), else as database_url's role.
+            try:
+                revision = migrate.current_revision(resolve_migration_url(settings, start=False))
+            except Exception:
+                revision = None
         return {
             "url": shown,
             "running": running,
@@ -65,6 +71,21 @@ def status(settings: Settings) -> dict[str, Any]:
         "server_binaries": str(state.bin_dir) if state.bin_dir else None,
         "archiving": archiving,
     }
+
+
+def _answers(url: str) -> bool:
+    """Whether the database at `url` accepts a connection."""
+    from sqlalchemy import create_engine, text
+
+    probe = create_engine(url)
+    try:
+        with probe.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+    finally:
+        probe.dispose()
 
 
 def migration_url(settings: Settings) -> str:
@@ -175,12 +196,20 @@ def upgrade(url: str, revision: str, *, engine: Engine, trail: Recorder) -> Migr
     return Migration(before, after)
 
 
-def downgrade(url: str, revision: str, *, engine: Engine, trail: Recorder) -> Migration:
-    """Migrate down to `revision`, recorded first: below 002 the audit log is gone (`base`)."""
+def downgrade(
+    url: str, revision: str, *, engine: Engine, trail: Recorder, checkpoint: Path | None = None
+) -> Migration:
+    """Migrate down to `revision`, recorded first: below 002 the audit log is gone (`base`).
+
+    Below revision 010 the keyed chain is gone (below 002 the chain itself): the migration rewrites
+    the log, so the heads in this database's `checkpoint` no longer describe it. The checkpoint is
+    then retired (renamed aside, kept), and the chain rebuilt by the next upgrade starts a new one."""
     before = migrate.current_revision(url)
     if revision != "base":
         _audit_migration(engine, trail, Migration(before, revision), revision)
     migrate.downgrade(url, revision)
+    if checkpoint is not None and not migrate.is_applied(url, KEYED_CHAIN_REVISION):
+        audit.retire_checkpoint(checkpoint)
     return Migration(before, revision)
 
 
