@@ -152,7 +152,17 @@ class Runtime:
 
     def authenticating_as(self, username: str) -> None:
         """Before logging in or bootstrapping `username`: let the database show that user's row only."""
-        self._set_scope(replace(Scope.authenticating(token_hash=self.scope.auth_token_hash), auth_username=username))
+        self._set_scope(
+            replace(Scope.authenticating(token_hash=self.scope.auth_token_hash), auth_username=username)
+        )
+
+    def presenting(self, token: str) -> None:
+        """Before acting on `token` (logout, once the credentials file is gone): let the database show
+        the row of that token and its user only."""
+        digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        self._set_scope(
+            replace(Scope.authenticating(token_hash=digest), auth_username=self.scope.auth_username)
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -367,7 +377,13 @@ def run_command(
             "--password-stdin, or confirm with --yes.",
             markup=False,
         )
-    except (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
+    except (
+        OperationalError,
+        InterfaceError,
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+        OSError,
+    ) as exc:
         # The database went away mid-command, or the disk is full: one sentence, not the driver's text.
         failure = write_failed(exc, exc.filename) if isinstance(exc, OSError) else database_gone(exc)
         code, error = exit_code_for(failure), error_sentence(failure)[0]

@@ -35,6 +35,7 @@ def logout(rt: Runtime) -> None:
     if token is None:
         rt.output.say("Not logged in.")
         return
+    rt.presenting(token)  # the file is gone: the database is shown the token being revoked
     with rt.transaction() as session:
         # The invocation's own audit row names who logged out, when the token still says.
         rt.user = auth.logout(session, rt.trail, token) or rt.user

@@ -131,12 +131,20 @@ DEFINER_FUNCTIONS = (
               AND is_active = p_active
         )
     $$""",
-    # Names for the audit list (ADMIN / AUDITOR), without the rest of the users row.
+    # Names (never the rest of the users row) for the audit list and for the who-did-it columns of
+    # statements (SPEC §13 *_by_username): staff see every name; a PARTNER its own and the names on
+    # its own RELEASED/PAID statements, which its statement documents carry anyway.
     """
     CREATE FUNCTION aurora_user_names() RETURNS TABLE (user_id uuid, username text)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
         SELECT u.user_id, u.username::text FROM users u
-        WHERE aurora_scope_role() IN ('SYSTEM', 'ADMIN', 'AUDITOR') OR u.user_id = aurora_scope_user()
+        WHERE aurora_scope_role() IN ('SYSTEM', 'ADMIN', 'AUDITOR', 'FINANCE', 'OPS')
+           OR u.user_id = aurora_scope_user()
+           OR (aurora_scope_role() = 'PARTNER' AND EXISTS (
+                SELECT 1 FROM partner_commission_statements s
+                WHERE s.partner_id = aurora_scope_partner() AND s.status IN ('RELEASED', 'PAID')
+                  AND u.user_id IN (s.generated_by, s.submitted_by, s.approved_by, s.released_by,
+                                    s.paid_by, s.reopened_by)))
     $$""",
     # REFRESH needs ownership; the summaries are refreshed whole, as their owner.
     """
