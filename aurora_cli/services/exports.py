@@ -138,7 +138,9 @@ def statement_document(
             )
         )
     )
-    if not statements:
+    # Row-level security shows a partner its RELEASED/PAID statements only: for a partner, none
+    # visible is the one refusal below, whether a draft exists or nothing was generated yet.
+    if not statements and not viewer.is_partner:
         raise no_statement(StatementSelector(partner=partner, chain_id=chain_id, period=period, month=month))
     if viewer.is_partner:
         statements = [s for s in statements if s.status in PARTNER_VISIBLE]
