@@ -149,6 +149,8 @@ class Cli:
             "COLUMNS": "200",
         }
         environment.update(env or {})
+        if environment["AURORA_DATABASE_URL"] is None and "AURORA_MIGRATION_DATABASE_URL" not in (env or {}):
+            environment["AURORA_MIGRATION_DATABASE_URL"] = None  # no external database: the embedded one
         result = CliRunner().invoke(app, list(args), input=input, env=environment, catch_exceptions=False)
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
