@@ -82,3 +82,21 @@ class DatabaseUnavailable(AuroraError):
 class Incomplete(AuroraError):
     """Part of what was asked for is not available yet (a provider's period not published): the
     rest was done and a later run fills the gap."""
+
+
+class WriteFailed(AuroraError):
+    """A file could not be written: the disk is full, the file system is read-only, no permission."""
+
+
+def write_failed(exc: OSError, path: object) -> WriteFailed:
+    """One sentence for an operating-system error while writing `path` (ENOSPC: the disk is full)."""
+    import errno
+
+    where = f" writing {path}" if path else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return WriteFailed(f"the disk is full{where}: free some space and rerun; nothing was kept.")
+    if exc.errno == errno.EROFS:
+        return WriteFailed(f"the file system is read-only{where}: choose another place.")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return WriteFailed(f"permission denied{where}: choose a place you may write to.")
+    return WriteFailed(f"{exc.strerror or exc}{f' ({path})' if path else ''}: check the path and rerun.")

@@ -6,11 +6,12 @@ provider files name the environment variable that holds them.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -45,6 +46,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="External PostgreSQL URL; unset means the embedded cluster."
     )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="External PostgreSQL URL for migrations (the schema owner, aurora_migrate); "
+        "unset means database_url.",
+    )
     data_dir: Path = Field(
         default_factory=default_data_dir,
         description="Where the embedded cluster lives (default: the user's data directory).",
@@ -55,6 +61,10 @@ class Settings(BaseSettings):
     )
     token: str | None = Field(
         default=None, description="A session or service token; beats the credentials file."
+    )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="The audit chain's HMAC key; unset means <data_dir>/audit.key (created 0600).",
     )
     issuer_name: str = Field(default="Aurora Staking Operations", description="Our entity on statements.")
     issuer: IssuerSettings = Field(default_factory=IssuerSettings, description="Statement issuer details.")
@@ -100,3 +110,19 @@ def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings
     """Build settings from the layered sources; `overrides` are command-line values (None = unset)."""
     _active_toml_files[:] = [COMMITTED_CONFIG, (config_path or USER_CONFIG).expanduser()]
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+# What an invocation needs to reach its database and audit itself, when the full settings cannot be
+# built (a malformed config file, a bad AURORA_* value): those invocations are audited too.
+_REACH_FIELDS = ("database_url", "data_dir", "audit_key")
+
+
+def reach_settings(database_url: str | None = None) -> Settings:
+    """Only the fields that locate the database and the audit key, from the option or the environment;
+    nothing else is read or validated (the committed defaults fill the rest)."""
+    env = {name: os.environ.get(f"AURORA_{name.upper()}") or None for name in _REACH_FIELDS}
+    return Settings.model_construct(
+        database_url=database_url or env["database_url"],
+        data_dir=Path(env["data_dir"]) if env["data_dir"] else Path(".aurora"),
+        audit_key=SecretStr(env["audit_key"]) if env["audit_key"] else None,
+    )

@@ -15,8 +15,9 @@ import psycopg
 import pytest
 from pytest_postgresql import factories
 from pytest_postgresql.janitor import DatabaseJanitor
+from sqlalchemy.engine import make_url
 
-from aurora_cli.db.cluster import PORT, SUPERUSER, EmbeddedCluster
+from aurora_cli.db.cluster import APP_ROLE, MIGRATE_ROLE, PORT, SUPERUSER, EmbeddedCluster
 from aurora_cli.db.migrate import upgrade
 
 # Short path: Unix socket paths are limited to ~107 bytes.
@@ -25,11 +26,22 @@ _PG_ROOT.chmod(0o711)
 CLUSTER = EmbeddedCluster(_PG_ROOT / "cluster", fast=True)
 REPO = Path(__file__).resolve().parents[1]
 
-os.environ.setdefault("AURORA_BCRYPT_ROUNDS", "4")  # speed: real cost is exercised by the default
+# Speed: a bcrypt cost below production's minimum of 12 is honoured only under AURORA_TESTING=1.
+os.environ.setdefault("AURORA_TESTING", "1")
+os.environ.setdefault("AURORA_BCRYPT_ROUNDS", "4")
+# The audit chain's HMAC key for tests that write audit rows outside a CLI data dir (tests of the
+# key file itself unset it).
+os.environ.setdefault("AURORA_AUDIT_KEY", "test-audit-key-0123456789abcdef0123456789abcdef")
 
 
 def sa_url(dbname: str) -> str:
+    """The superuser's URL: creating template databases and migrating them, and tests that tamper."""
     return f"postgresql+psycopg://{SUPERUSER}@/{dbname}?host={CLUSTER.socket_dir}&port={PORT}"
+
+
+def app_url(dbname: str) -> str:
+    """The URL the application uses at run time: aurora_app, no ownership, row-level security applies."""
+    return CLUSTER.role_url(APP_ROLE, dbname, driver="postgresql+psycopg")
 
 
 def _migrate_template(host: str, port: int, user: str, dbname: str, **_kwargs: object) -> None:
@@ -40,6 +52,7 @@ def _migrate_template(host: str, port: int, user: str, dbname: str, **_kwargs: o
 def pg_cluster():
     CLUSTER.init()
     CLUSTER.start()
+    CLUSTER.ensure_login_roles()
     yield CLUSTER
     CLUSTER.stop()
     shutil.rmtree(_PG_ROOT, ignore_errors=True)
@@ -53,8 +66,15 @@ pg_conn = factories.postgresql("aurora_pg")
 
 @pytest.fixture
 def db_url(pg_conn: psycopg.Connection) -> str:
-    """SQLAlchemy URL of a fresh database migrated to head."""
+    """SQLAlchemy URL of a fresh database migrated to head, as the superuser: tests set up and inspect
+    rows through it like a DBA would. The application itself runs on `app_db_url`."""
     return sa_url(pg_conn.info.dbname)
+
+
+@pytest.fixture
+def app_db_url(pg_conn: psycopg.Connection) -> str:
+    """The same database as the application reaches it: aurora_app, no ownership, RLS applies."""
+    return app_url(pg_conn.info.dbname)
 
 
 @pytest.fixture
@@ -71,10 +91,10 @@ def empty_db_url(aurora_pg) -> str:
 
 
 @pytest.fixture
-def engine(db_url: str):
+def engine(app_db_url: str):
     from aurora_cli.db.engine import make_engine
 
-    eng = make_engine(db_url)
+    eng = make_engine(app_db_url)  # the library's SYSTEM scope, as the application's role
     yield eng
     eng.dispose()
 
@@ -102,8 +122,12 @@ class CliResult:
 class Cli:
     """Runs `aurora …` in-process with Typer's CliRunner against the test's database."""
 
-    def __init__(self, db_url: str, home: Path) -> None:
-        self.db_url = db_url
+    def __init__(
+        self, db_url: str, home: Path, app_db_url: str | None = None, migrate_db_url: str | None = None
+    ) -> None:
+        self.db_url = db_url  # the superuser's, for a test's own set-up and checks
+        self.app_db_url = app_db_url or db_url  # what the CLI runs on
+        self.migrate_db_url = migrate_db_url  # what `db upgrade/downgrade` run on (issue 10)
         self.home = home
         self.credentials = home / "credentials"
         self.token: str | None = None
@@ -116,7 +140,8 @@ class Cli:
         from aurora_cli.cli.app import app
 
         environment = {
-            "AURORA_DATABASE_URL": self.db_url,
+            "AURORA_DATABASE_URL": self.app_db_url,
+            **({"AURORA_MIGRATION_DATABASE_URL": self.migrate_db_url} if self.migrate_db_url else {}),
             "AURORA_CREDENTIALS": str(self.credentials),
             "AURORA_TOKEN": token if token is not None else self.token,
             "AURORA_DATA_DIR": str(self.home / "data"),
@@ -124,6 +149,8 @@ class Cli:
             "COLUMNS": "200",
         }
         environment.update(env or {})
+        if environment["AURORA_DATABASE_URL"] is None and "AURORA_MIGRATION_DATABASE_URL" not in (env or {}):
+            environment["AURORA_MIGRATION_DATABASE_URL"] = None  # no external database: the embedded one
         result = CliRunner().invoke(app, list(args), input=input, env=environment, catch_exceptions=False)
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
@@ -185,10 +212,11 @@ class Cli:
 
 
 @pytest.fixture
-def cli(db_url: str, tmp_path: Path) -> Cli:
+def cli(db_url: str, app_db_url: str, tmp_path: Path) -> Cli:
     home = tmp_path / "home"
     home.mkdir()
-    return Cli(db_url, home)
+    dbname = make_url(db_url).database
+    return Cli(db_url, home, app_db_url, CLUSTER.role_url(MIGRATE_ROLE, dbname, driver="postgresql+psycopg"))
 
 
 @pytest.fixture

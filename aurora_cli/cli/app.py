@@ -229,10 +229,21 @@ class AuroraGroup(TyperGroup):
                 argv=argv,
             )
         rt = Runtime(options)
-        words = [a for a in _without_global_values(argv) if not a.startswith("-")]
-        rt.audit_invocation(" ".join(words)[:100] or "aurora", ExitCode.USAGE, exc.format_message())
+        rt.audit_invocation(_command_words(argv) or "aurora", ExitCode.USAGE, exc.format_message())
         rt.close()
         exc.message = f"{exc.message} (correlation id {rt.correlation_id})"
+
+
+def _command_words(argv: list[str]) -> str:
+    """The command's own words (`users add`), not the values after its options: those may be secrets."""
+    words: list[str] = []
+    for token in _without_global_values(argv):
+        if token in GLOBAL_FLAGS:
+            continue
+        if token.startswith("-"):
+            break
+        words.append(token)
+    return " ".join(words)[:100]
 
 
 def _uuid_or_none(value: object) -> uuid.UUID | None:

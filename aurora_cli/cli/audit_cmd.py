@@ -1,8 +1,9 @@
-"""`aurora audit list|verify` (ADMIN, AUDITOR): parse, call `services.audit`, render."""
+"""`aurora audit list|verify|anchor` (ADMIN, AUDITOR) and `rotate-key` (ADMIN): parse, call `services.audit`, render."""
 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,7 +12,7 @@ from aurora_cli.cli.exit_codes import ExitCode
 from aurora_cli.cli.frame import Runtime, command
 from aurora_cli.cli.options import moment_option
 from aurora_cli.domain.permissions import Permission
-from aurora_cli.errors import Conflict, InvalidInput
+from aurora_cli.errors import InvalidInput
 from aurora_cli.services import audit
 
 app = typer.Typer(help="The audit trail.", no_args_is_help=True)
@@ -73,22 +74,27 @@ def list_entries(
     "verify",
     path="audit verify",
     permission=Permission.READ_AUDIT,
-    help="Walk the hash chain, report the first broken link, and print the head to anchor elsewhere.",
+    help="Walk the hash chain, compare it with the checkpoint outside the database, report the first "
+    "broken link or missing tail.",
 )
-def verify(rt: Runtime) -> int:
-    verdict = audit.verify(rt.engine)
+def verify(
+    rt: Runtime,
+    anchor: Annotated[
+        list[Path] | None,
+        typer.Option("--anchor", help="An anchor file from `audit anchor` the chain must still contain."),
+    ] = None,
+) -> int:
+    verdict = audit.verify_here(rt.engine, rt.data_dir, rt.keyring, anchor or [])
     if not rt.output.is_machine:
-        if verdict.intact:
-            where = (
-                f"head seq {verdict.head_seq}, hash {verdict.head_row_hash}"
-                if verdict.head_seq is not None
-                else "no rows yet"
-            )
-            rt.output.say(f"Audit chain intact: {verdict.rows_checked} rows checked; {where}.")
-            return ExitCode.OK
-        raise Conflict(
-            f"audit chain broken at row {verdict.broken_seq} ({verdict.broken_at}): {verdict.reason}."
+        if not verdict.intact:
+            raise audit.ChainBroken(audit.broken_sentence(verdict))
+        where = (
+            f"head seq {verdict.head_seq}, hash {verdict.head_row_hash}"
+            if verdict.head_seq is not None
+            else "no rows yet"
         )
+        rt.output.say(f"Audit chain intact: {verdict.rows_checked} rows checked; {where}.")
+        return ExitCode.OK
     rt.output.single(
         {
             "intact": verdict.intact,
@@ -100,5 +106,37 @@ def verify(rt: Runtime) -> int:
             "head_row_hash": verdict.head_row_hash,
         }
     )
-    # A broken chain is a conflict with what the log promises, like a refused transition.
-    return ExitCode.OK if verdict.intact else ExitCode.CONFLICT
+    return ExitCode.OK if verdict.intact else ExitCode.ERROR
+
+
+@command(
+    app,
+    "anchor",
+    path="audit anchor",
+    permission=Permission.READ_AUDIT,
+    help="Verify the chain and write its head (seq, hash, key id) to FILE, to keep somewhere else.",
+)
+def anchor(
+    rt: Runtime,
+    out: Annotated[Path, typer.Option("--out", help="The anchor file: a new path, or a regular file.")],
+) -> None:
+    document = audit.publish_anchor(rt.engine, rt.data_dir, rt.keyring, out)
+    if rt.output.is_machine:
+        rt.output.single(document)
+        return
+    rt.output.say(
+        f"Anchored head seq {document['head_seq']}, hash {document['head_row_hash']} in {out}; keep a copy "
+        "where whoever holds the database cannot change it, and check it with `aurora audit verify --anchor`."
+    )
+
+
+@command(
+    app,
+    "rotate-key",
+    path="audit rotate-key",
+    permission=Permission.ADMINISTER,
+    help="Start hashing new audit rows with a new key; the old key stays in the key file for verify.",
+)
+def rotate_key(rt: Runtime) -> None:
+    old, new = audit.rotate_key(rt.settings)
+    rt.output.say(f"Audit key rotated: new rows use key {new}; key {old} is kept to verify older rows.")

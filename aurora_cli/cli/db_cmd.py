@@ -15,7 +15,7 @@ from aurora_cli.cli.exit_codes import ExitCode, UsageError
 from aurora_cli.cli.frame import Runtime, command
 from aurora_cli.domain.permissions import Permission
 from aurora_cli.errors import AuroraError
-from aurora_cli.services import database
+from aurora_cli.services import audit, database
 
 app = typer.Typer(
     help="The database: embedded cluster lifecycle and schema migrations.", no_args_is_help=True
@@ -54,6 +54,8 @@ def db_stop(rt: Runtime) -> None:
         raise UsageError(
             "db stop manages the embedded cluster only; an external database is managed elsewhere."
         )
+    if database.stop_needs_admin(rt.settings):
+        rt.require(Permission.ADMINISTER)
     # Audit before the server goes away; if stopping then fails, the frame adds the failure.
     rt.audit_invocation("db stop", ExitCode.OK, None)
     try:
@@ -128,7 +130,13 @@ def db_downgrade(
         f"Downgrade {before} to {revision}? Data in dropped tables is lost", err=True
     ):
         raise UsageError("downgrade cancelled.")
-    database.downgrade(url, revision, engine=rt.engine, trail=rt.trail)
+    database.downgrade(
+        url,
+        revision,
+        engine=rt.engine,
+        trail=rt.trail,
+        checkpoint=audit.checkpoint_path(rt.data_dir, rt.engine),
+    )
     rt.audited = revision == "base"  # below 002 the audit log cannot hold a COMMAND row
     rt.output.say(f"Migrated from {before} down to {revision}.")
 

@@ -10,6 +10,7 @@ and it is the one place where a service error's named inputs (`errors.param`) be
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import sys
 import traceback
@@ -17,13 +18,15 @@ import typing
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import typer
 from rich.markup import escape
 from sqlalchemy import Engine, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 # typer >= 0.29 vendors click; this is the piece of it the frame needs.
@@ -31,15 +34,43 @@ from typer._click.globals import get_current_context
 
 from aurora_cli.cli.exit_codes import ExitCode, UsageError, exit_code_for, outcome_of
 from aurora_cli.db.cluster import EmbeddedCluster
-from aurora_cli.db.engine import AccessContext, make_engine, resolve_url, transaction
-from aurora_cli.domain.permissions import WHO_MAY, Permission, allows
-from aurora_cli.errors import AuroraError, InvalidInput, PermissionDenied
+from aurora_cli.db.engine import make_engine, resolve_url, set_scope, transaction
+from aurora_cli.domain.permissions import WHO_MAY, Permission, Scope, allows
+from aurora_cli.errors import AuroraError, DatabaseUnavailable, InvalidInput, PermissionDenied, write_failed
 from aurora_cli.render.output import Output
 from aurora_cli.services import audit, auth
 from aurora_cli.services.locks import period_lock
-from aurora_cli.settings import Settings, load_settings
+from aurora_cli.settings import Settings, load_settings, reach_settings
 
-SECRET_OPTIONS = ("--password", "--token")
+# Options whose value is a secret (none should exist, SPEC §11: a password is never an argument;
+# but a user may still type one, and that invocation is audited too).
+SECRET_OPTIONS = ("--password", "--token", "--secret", "--api-key", "--audit-key", "--key")
+
+
+def database_url(settings: Settings) -> str:
+    """The URL to connect to; a malformed one is refused in one sentence that never shows its password."""
+    url = resolve_url(settings)
+    try:
+        parsed = make_url(url)
+        _ = parsed.port  # a non-numeric port fails here
+        if not parsed.drivername.startswith("postgresql"):
+            raise ValueError(f"{parsed.drivername} is not PostgreSQL")
+    except Exception as exc:
+        raise UsageError(
+            f"--database-url (or AURORA_DATABASE_URL) {_without_password(url)!r} is not a PostgreSQL URL "
+            f"({one_line(exc)}): write it as postgresql://USER@HOST:PORT/DATABASE."
+        ) from None
+    return url
+
+
+def database_gone(exc: DBAPIError | psycopg.Error) -> DatabaseUnavailable:
+    """A driver error that escaped a transaction (a lock's connection, a stream): one sentence."""
+    orig = getattr(exc, "orig", None)
+    cause = one_line(orig if orig is not None else exc)
+    return DatabaseUnavailable(
+        f"the database connection failed mid-command ({cause}); nothing of the unfinished step was kept: "
+        "check that the database is running (`aurora db status`) and rerun."
+    )
 
 
 def flag(name: str) -> str:
@@ -73,7 +104,9 @@ class Runtime:
         self._settings: Settings | None = None
         self._engine: Engine | None = None
         self.user: Any = None  # services.auth.AuthenticatedUser once authenticated
+        self._scope: Scope | None = None  # built once: Scope.of(user) after authentication
         self.audited = False  # set when a command wrote its own invocation row (db stop)
+        self._keyring: audit.Keyring | None = None
 
     @property
     def settings(self) -> Settings:
@@ -91,14 +124,44 @@ class Runtime:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = make_engine(resolve_url(self.settings), self.access())
+            self._engine = make_engine(database_url(self.settings), self.scope)
         return self._engine
 
-    def access(self) -> AccessContext:
-        if self.user is None:
-            return AccessContext()
-        return AccessContext(
-            role=self.user.role, partner_id=self.user.partner_id, user_id=str(self.user.user_id)
+    @property
+    def scope(self) -> Scope:
+        """Who this invocation acts for: the one value the database (RLS) and the services read.
+
+        Before anyone is authenticated it is the AUTHENTICATING scope, which shows only the user
+        named by `authenticating_as` or the one holding the presented token.
+        """
+        if self._scope is None:
+            token = None
+            try:
+                token = auth.presented_token(self.settings)
+            except Exception:  # unreadable settings: nothing to present, and still a scope that shows nothing
+                token = None
+            self._scope = Scope.authenticating(
+                token_hash=hashlib.sha256(token.encode("utf-8")).hexdigest() if token else None
+            )
+        return self._scope
+
+    def _set_scope(self, scope: Scope) -> None:
+        self._scope = scope
+        if self._engine is not None:
+            set_scope(self._engine, scope)
+
+    def authenticating_as(self, username: str) -> None:
+        """Before logging in or bootstrapping `username`: let the database show that user's row only."""
+        self._set_scope(
+            replace(Scope.authenticating(token_hash=self.scope.auth_token_hash), auth_username=username)
+        )
+
+    def presenting(self, token: str) -> None:
+        """Before acting on `token` (logout, once the credentials file is gone): let the database show
+        the row of that token and its user only."""
+        digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        self._set_scope(
+            replace(Scope.authenticating(token_hash=digest), auth_username=self.scope.auth_username)
         )
 
     @contextmanager
@@ -124,10 +187,8 @@ class Runtime:
     def authenticate(self) -> None:
         with self.transaction() as session:
             self.user = auth.authenticate(session, auth.presented_token(self.settings))
-        # Later connections act for this user (RLS reads these settings).
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        # From the next transaction on, the database acts for this user (RLS reads the scope).
+        self._set_scope(Scope.of(self.user))
 
     def require(self, permission: Permission) -> None:
         if self.user is None:
@@ -140,19 +201,37 @@ class Runtime:
 
     def require_chain(self, chain: str) -> None:
         """Users limited to some chains (`users add --chains`) act on those alone."""
-        allowed = self.user.allowed_chain_ids if self.user is not None else None
-        if allowed and chain not in allowed:
+        allowed = self.scope.allowed_chain_ids
+        if not self.scope.chain_allowed(chain):
             raise PermissionDenied(
                 f"permission denied: {self.user.username} may only work on {', '.join(allowed)}, not {chain}."
             )
 
     @property
+    def keyring(self) -> audit.Keyring:
+        """The audit chain's keys (never printed): from these settings, or only what reaches the database."""
+        if self._keyring is None:
+            try:
+                settings = self.settings
+            except (AuroraError, UsageError):
+                settings = reach_settings(self.options.database_url)
+            self._keyring = audit.load_keyring(settings)
+        return self._keyring
+
+    @property
+    def data_dir(self) -> Path:
+        try:
+            return self.settings.data_dir
+        except (AuroraError, UsageError):
+            return reach_settings(self.options.database_url).data_dir
+
+    @property
     def trail(self) -> audit.AuditTrail:
         """What services write their audit rows through: this invocation, the user acting now."""
-        return audit.AuditTrail(self.correlation_id, self.user_id)
+        return audit.AuditTrail(self.correlation_id, self.user_id, self.keyring.current)
 
     def audit_invocation(self, path: str, code: ExitCode, error: str | None) -> None:
-        """Best effort: the invocation's own audit row, in its own transaction."""
+        """Best effort: the invocation's own audit row, in its own transaction, then its checkpoint."""
         if self.audited:
             return
         engine = self._engine_if_reachable()
@@ -160,31 +239,39 @@ class Runtime:
             return
         try:
             with transaction(engine) as session:
-                audit.record_invocation(
+                row = audit.record_invocation(
                     session,
                     correlation_id=self.correlation_id,
                     user_id=self.user_id,
-                    command=path,
+                    command=" ".join(redact(path.split()))[:100],
                     argv=redact(self.options.argv),
                     exit_code=int(code),
                     outcome=outcome_of(code),
-                    error=error,
+                    error=redact_text(error, self.options.argv) if error else None,
+                    key=self.keyring.current,
                 )
+                seq, head = row.seq, row.row_hash
             self.audited = True
+            audit.append_checkpoint(audit.checkpoint_path(self.data_dir, engine), seq, head)
         except Exception as exc:  # the command's own outcome stands; say why auditing failed
             if self.options.verbose:
-                self.output.err.print(f"[yellow]audit row not written: {exc}[/yellow]")
+                self.output.err.print(f"[yellow]audit row not written: {escape(one_line(exc))}[/yellow]")
 
     def _engine_if_reachable(self) -> Engine | None:
         if self._engine is not None:
             return self._engine
         try:
-            settings = self.settings
+            try:
+                settings = self.settings
+            except (AuroraError, UsageError):
+                # A malformed config or a bad AURORA_* value: audit it in the database it would reach.
+                settings = reach_settings(self.options.database_url)
             if settings.database_url is None:
                 cluster = EmbeddedCluster(settings.data_dir)
                 if not cluster.initialized or not cluster.is_running():
                     return None
-            return self.engine
+            self._engine = make_engine(database_url(settings), self.scope)
+            return self._engine
         except Exception:
             return None
 
@@ -196,8 +283,20 @@ class Runtime:
 def _without_password(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL: keep nothing of it rather than risk a secret
-        return "***"
+    except Exception:  # not a URL SQLAlchemy reads: keep only what carries no credential
+        return audit.redact_text(url) if "://" in url or "=" in url else "***"
+
+
+def hidden_values(argv: list[str]) -> list[str]:
+    """The values `redact` hides, so an error message quoting one can be redacted too."""
+    hidden: list[str] = []
+    for i, token in enumerate(argv):
+        name, _, value = token.partition("=")
+        if name in SECRET_OPTIONS and value:
+            hidden.append(value)
+        elif token in SECRET_OPTIONS and i + 1 < len(argv):
+            hidden.append(argv[i + 1])
+    return hidden
 
 
 def redact(argv: list[str]) -> list[str]:
@@ -223,8 +322,19 @@ def redact(argv: list[str]) -> list[str]:
         elif any(token.startswith(opt + "=") for opt in SECRET_OPTIONS):
             out.append(token.split("=", 1)[0] + "=***")
         else:
-            out.append(token)
+            out.append(audit.redact_text(token))
     return out
+
+
+def redact_text(text: str, argv: list[str] | None = None) -> str:
+    """An error message as audited: no credential, nor any value the command line's secrets held."""
+    return audit.redact_text(text, hidden_values(argv or []))
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line of text: its first line, credentials removed."""
+    text = str(exc).strip().splitlines()
+    return audit.redact_text(text[0] if text else type(exc).__name__)
 
 
 def global_options() -> GlobalOptions:
@@ -267,10 +377,23 @@ def run_command(
             "--password-stdin, or confirm with --yes.",
             markup=False,
         )
+    except (
+        OperationalError,
+        InterfaceError,
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+        OSError,
+    ) as exc:
+        # The database went away mid-command, or the disk is full: one sentence, not the driver's text.
+        failure = write_failed(exc, exc.filename) if isinstance(exc, OSError) else database_gone(exc)
+        code, error = exit_code_for(failure), error_sentence(failure)[0]
+        render_error(rt, failure)
+        if options.verbose:
+            rt.output.err.print(traceback.format_exc(), markup=False)
     except Exception as exc:
-        code, error = ExitCode.ERROR, f"{type(exc).__name__}: {exc}"
+        code, error = ExitCode.ERROR, f"{type(exc).__name__}: {one_line(exc)}"
         rt.output.err.print(
-            f"[red]Error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))}; rerun with --verbose for the "
+            f"[red]Error:[/red] unexpected {type(exc).__name__}: {escape(one_line(exc))}; rerun with --verbose for the "
             f"traceback [dim](correlation id {rt.correlation_id})[/dim]",
             markup=True,
         )

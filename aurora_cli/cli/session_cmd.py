@@ -20,6 +20,7 @@ def login(
     password_stdin: PasswordStdin = False,
 ) -> None:
     password = read_password(from_stdin=password_stdin)
+    rt.authenticating_as(username)
     with rt.transaction() as session:
         user, token = auth.login(session, rt.trail, username=username, password=password)
         role = str(getattr(user.role, "value", user.role))
@@ -34,6 +35,7 @@ def logout(rt: Runtime) -> None:
     if token is None:
         rt.output.say("Not logged in.")
         return
+    rt.presenting(token)  # the file is gone: the database is shown the token being revoked
     with rt.transaction() as session:
         # The invocation's own audit row names who logged out, when the token still says.
         rt.user = auth.logout(session, rt.trail, token) or rt.user

@@ -50,6 +50,7 @@ def bootstrap_admin(
     password_stdin: PasswordStdin = False,
 ) -> None:
     password = read_password(from_stdin=password_stdin, confirm=True)
+    rt.authenticating_as(username)
     with rt.transaction() as session:
         auth.bootstrap_admin(session, rt.trail, username=username, email=email, password=password)
     rt.output.say(f"Created ADMIN {username!r}. Log in with `aurora login --username {username}`.")
@@ -125,13 +126,17 @@ def token_create(
     rt: Runtime,
     user: Annotated[str, typer.Option("--user", help="The user the token acts as.")],
     expires_days: Annotated[
-        int | None, typer.Option("--expires-days", min=1, help="Lifetime in days.")
+        int | None,
+        typer.Option("--expires-days", min=1, help=f"Lifetime in days (default {auth.SERVICE_TOKEN_DAYS})."),
     ] = None,
+    no_expiry: Annotated[
+        bool, typer.Option("--no-expiry", help="A token that never expires (audited as such).")
+    ] = False,
     name: Annotated[str | None, typer.Option("--name", help="A label, e.g. 'nightly-cron'.")] = None,
 ) -> None:
     with rt.transaction() as session:
         token = auth.create_service_token(
-            session, rt.trail, username=user, expires_days=expires_days, name=name
+            session, rt.trail, username=user, expires_days=expires_days, name=name, no_expiry=no_expiry
         )
     typer.echo(token)
     rt.output.say("Store it now: it is shown only once. Use it as AURORA_TOKEN.")

@@ -31,6 +31,19 @@ from aurora_cli.errors import DatabaseUnavailable
 
 SUPERUSER = "aurora"
 DATABASE = "aurora"
+# The roles of revision 011: the CLI runs as APP_ROLE, migrations as MIGRATE_ROLE (owner of the schema).
+APP_ROLE = "aurora_app"
+MIGRATE_ROLE = "aurora_migrate"
+READONLY_ROLE = "aurora_readonly"
+LOGIN_ROLES = (APP_ROLE, MIGRATE_ROLE, READONLY_ROLE)
+ROLES_FILE = "roles.json"  # their generated passwords, under the data directory, mode 0600
+# The superuser stays reachable without a password over the private socket (the server's OS user only);
+# the login roles must give theirs. pg_basebackup (db backup) connects as the superuser for replication.
+HBA = (
+    f"local all {SUPERUSER} trust\n"
+    f"local replication {SUPERUSER} trust\n"
+    f"local all {','.join(LOGIN_ROLES)} scram-sha-256\n"
+)
 PORT = 5432  # only names the socket file; the private socket directory keeps clusters apart
 FALLBACK_OS_USER = "aurora-pg"
 # sockaddr_un.sun_path holds 108 bytes including the terminating NUL; server and libpq both refuse more.
@@ -101,6 +114,74 @@ class EmbeddedCluster:
         """A URL a PostgreSQL client (psql, psycopg) or SQLAlchemy (driver=postgresql+psycopg) accepts."""
         host = quote(str(self.socket_dir), safe="/")  # libpq and SQLAlchemy both percent-decode
         return f"{driver}://{SUPERUSER}@/{database}?host={host}&port={PORT}"
+
+    def role_url(self, role: str, database: str = DATABASE, *, driver: str = "postgresql") -> str:
+        """The URL for one of the login roles, with its generated password."""
+        host = quote(str(self.socket_dir), safe="/")
+        password = quote(self.role_passwords()[role], safe="")
+        return f"{driver}://{role}:{password}@/{database}?host={host}&port={PORT}"
+
+    @property
+    def roles_file(self) -> Path:
+        return self.data_dir / ROLES_FILE
+
+    def role_passwords(self) -> dict[str, str]:
+        """The login roles' passwords, generated once and kept 0600 in the data directory."""
+        import secrets
+
+        path = self.roles_file
+        known: dict[str, str] = {}
+        if path.is_file():
+            known = json.loads(path.read_text(encoding="utf-8"))
+        if all(role in known for role in LOGIN_ROLES):
+            return known
+        known |= {role: secrets.token_urlsafe(24) for role in LOGIN_ROLES if role not in known}
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(known, indent=2) + "\n")
+        os.replace(path.with_suffix(".tmp"), path)
+        return known
+
+    def ensure_login_roles(self) -> None:
+        """Create or fix the three roles as LOGIN roles with their passwords (cluster-wide), and
+        require those passwords over the socket. Run as the superuser; idempotent."""
+        import psycopg
+        from psycopg import sql
+
+        passwords = self.role_passwords()
+        attributes = {
+            APP_ROLE: "NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION",
+            READONLY_ROLE: "NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION",
+            MIGRATE_ROLE: "NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION",
+        }
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            for role in LOGIN_ROLES:
+                exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+                verb = "ALTER" if exists else "CREATE"
+                conn.execute(
+                    sql.SQL("{} ROLE {} LOGIN {} PASSWORD {}").format(
+                        sql.SQL(verb),
+                        sql.Identifier(role),
+                        sql.SQL(attributes[role]),
+                        sql.Literal(passwords[role]),
+                    )
+                )
+            hba = self.pgdata / "pg_hba.conf"
+            if hba.read_text(encoding="utf-8") != HBA:
+                hba.write_text(HBA, encoding="utf-8")
+                conn.execute("SELECT pg_reload_conf()")
+
+    def hand_schema_to_migrate_role(self, database: str = DATABASE) -> None:
+        """Make aurora_migrate the owner of the schema and of every object in it, so migrations run as
+        that role (a database migrated by the superuser before revision 011 is handed over too)."""
+        import psycopg
+
+        with psycopg.connect(self.url(database), autocommit=True) as conn:
+            conn.execute(f"GRANT CONNECT, CREATE, TEMPORARY ON DATABASE {database} TO {MIGRATE_ROLE}")
+            conn.execute(f"GRANT CONNECT ON DATABASE {database} TO {APP_ROLE}, {READONLY_ROLE}")
+            conn.execute(f"ALTER SCHEMA public OWNER TO {MIGRATE_ROLE}")
+            conn.execute(_HAND_OVER)
 
     @property
     def socket_path(self) -> Path:
@@ -190,7 +271,10 @@ class EmbeddedCluster:
         # quoted for the /bin/sh command line pg_ctl builds from -o.
         socket_dir = '"' + str(self.socket_dir).replace('"', '""') + '"'
         options = "-k " + shlex.quote(socket_dir)
-        with open(self.log_file, "ab") as log:
+        # The server log can quote statements and their values: private to the cluster's owner (0600).
+        log_fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+        os.fchmod(log_fd, 0o600)
+        with os.fdopen(log_fd, "ab") as log:
             user = self._server_user()
             if user is not None and os.fstat(log.fileno()).st_uid != user.pw_uid:
                 os.fchown(log.fileno(), user.pw_uid, user.pw_gid)
@@ -323,7 +407,48 @@ class EmbeddedCluster:
         return result
 
 
+# Every table, view, sequence, routine and type of `public` to aurora_migrate (revision 011 does the
+# same when a superuser migrates; this covers a cluster whose migrations ran before that revision).
+_HAND_OVER = f"""
+DO $$
+DECLARE r record;
+BEGIN
+    FOR r IN
+        SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+          AND pg_get_userbyid(c.relowner) <> '{MIGRATE_ROLE}'
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('e', 'i', 'a'))
+    LOOP
+        EXECUTE format(
+            CASE r.relkind WHEN 'v' THEN 'ALTER VIEW %I OWNER TO {MIGRATE_ROLE}'
+                           WHEN 'm' THEN 'ALTER MATERIALIZED VIEW %I OWNER TO {MIGRATE_ROLE}'
+                           WHEN 'S' THEN 'ALTER SEQUENCE %I OWNER TO {MIGRATE_ROLE}'
+                           ELSE 'ALTER TABLE %I OWNER TO {MIGRATE_ROLE}' END, r.relname);
+    END LOOP;
+    FOR r IN
+        SELECT p.oid::regprocedure AS sig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> '{MIGRATE_ROLE}'
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('ALTER ROUTINE %s OWNER TO {MIGRATE_ROLE}', r.sig);
+    END LOOP;
+    FOR r IN
+        SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd', 'c') AND t.typrelid = 0
+          AND pg_get_userbyid(t.typowner) <> '{MIGRATE_ROLE}'
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('ALTER TYPE %I OWNER TO {MIGRATE_ROLE}', r.typname);
+    END LOOP;
+END
+$$"""
+
+
 def write_cluster_note(cluster: EmbeddedCluster) -> None:
     """Leave a small JSON note so people find the URL without running Aurora."""
     note = {"url": cluster.url(), "data_dir": str(cluster.data_dir)}
-    (cluster.data_dir / "cluster.json").write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+    path = cluster.data_dir / "cluster.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)  # also when an older Aurora left it 0644
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(note, indent=2) + "\n")

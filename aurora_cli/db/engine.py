@@ -1,26 +1,30 @@
-"""One way to reach the database: the URL, the engine, and transactional sessions.
+"""One way to reach the database: the URLs, the engine, and transactional sessions.
 
-Owns connection set-up, including the session settings that row-level security reads
-(`app.current_role`, `app.current_partner_id`, `app.current_user_id`).
+Owns connection set-up and the one place the acting scope reaches PostgreSQL: whenever a unit of work
+takes a connection from the pool, the engine sets the `app.*` settings that the row-level-security
+policies of revision 011 read, from the scope the engine acts for now. No setting means no rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from aurora_cli.db.cluster import DATABASE, EmbeddedCluster
+from aurora_cli.db.cluster import APP_ROLE, DATABASE, MIGRATE_ROLE, EmbeddedCluster
+from aurora_cli.domain.permissions import Scope
 from aurora_cli.errors import Conflict, DatabaseUnavailable
 from aurora_cli.settings import Settings
 
+# The old name; a scope is what a session acts for.
+AccessContext = Scope
+
 
 def resolve_url(settings: Settings, *, start: bool = True) -> str:
-    """The configured external URL, or the embedded cluster's (started on demand)."""
+    """The URL the application runs on: the configured one, or the embedded cluster's as aurora_app."""
     if settings.database_url:
         # Imported here: db.migrate brings Alembic (~0.15 s), which only migrating commands need.
         from aurora_cli.db.migrate import sqlalchemy_url
@@ -29,47 +33,85 @@ def resolve_url(settings: Settings, *, start: bool = True) -> str:
     cluster = EmbeddedCluster(settings.data_dir)
     if start:
         cluster.ensure_running()
-    return cluster.url(DATABASE, driver="postgresql+psycopg")
+    return cluster.role_url(APP_ROLE, DATABASE, driver="postgresql+psycopg")
 
 
-@dataclass
-class AccessContext:
-    """Who the database session acts for; read by RLS policies."""
+def resolve_migration_url(settings: Settings, *, start: bool = True) -> str:
+    """The URL migrations run on: `migration_database_url`, else `database_url`, else the embedded
+    cluster as aurora_migrate (so the objects it creates are owned by that role)."""
+    from aurora_cli.db.migrate import sqlalchemy_url  # Alembic: only migrating commands pay for it
 
-    role: str = "SYSTEM"
-    partner_id: str | None = None
-    user_id: str | None = None
+    if settings.migration_database_url:
+        return sqlalchemy_url(settings.migration_database_url)
+    if settings.database_url:
+        return sqlalchemy_url(settings.database_url)
+    cluster = EmbeddedCluster(settings.data_dir)
+    if start:
+        cluster.ensure_running()
+    return cluster.role_url(MIGRATE_ROLE, DATABASE, driver="postgresql+psycopg")
 
 
-def make_engine(url: str, access: AccessContext | None = None) -> Engine:
+_SCOPE_SQL = (
+    "SELECT set_config('app.current_role', %s, false),"
+    " set_config('app.current_user_id', %s, false),"
+    " set_config('app.current_partner_id', %s, false),"
+    " set_config('app.allowed_chains', %s, false),"
+    " set_config('app.allowed_validators', %s, false),"
+    " set_config('app.auth_username', %s, false),"
+    " set_config('app.auth_token_hash', %s, false)"
+)
+
+
+def _array_literal(values: tuple[str, ...] | None) -> str:
+    """'' = no limit; otherwise a PostgreSQL text[] literal, each element quoted."""
+    if values is None:
+        return ""
+    quoted = ['"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values]
+    return "{" + ",".join(quoted) + "}"
+
+
+def scope_parameters(scope: Scope) -> tuple[str, ...]:
+    return (
+        scope.role,
+        scope.user_id or "",
+        scope.partner_id or "",
+        _array_literal(scope.allowed_chain_ids),
+        _array_literal(scope.allowed_validator_keys),
+        scope.auth_username or "",
+        scope.auth_token_hash or "",
+    )
+
+
+def make_engine(url: str, scope: Scope | None = None) -> Engine:
+    """An engine whose every transaction acts for `scope` (default: the library's SYSTEM scope)."""
     engine = create_engine(url, pool_pre_ping=False, future=True)
-    access = access or AccessContext()
+    engine.aurora_scope = scope or Scope.system()  # type: ignore[attr-defined]
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
         with dbapi_conn.cursor() as cur:
-            cur.execute(
-                "SELECT set_config('app.current_role', %s, false),"
-                " set_config('app.current_partner_id', %s, false),"
-                " set_config('app.current_user_id', %s, false),"
-                " set_config('timezone', 'UTC', false)",
-                (access.role, access.partner_id or "", access.user_id or ""),
-            )
+            cur.execute("SELECT set_config('timezone', 'UTC', false)")
+        dbapi_conn.commit()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn, _record, _proxy) -> None:  # noqa: ANN001
+        # Each unit of work checks a connection out, so each starts with the current scope. Applied in
+        # its own short transaction rather than as the unit's first statement, because a unit may need
+        # to begin with SET TRANSACTION ISOLATION LEVEL.
+        with dbapi_conn.cursor() as cur:
+            cur.execute(_SCOPE_SQL, scope_parameters(scope_of(engine)))
         dbapi_conn.commit()
 
     return engine
 
 
-def set_access(session: Session, access: AccessContext) -> None:
-    """Switch the acting identity for the rest of this session's connection."""
-    session.execute(
-        text(
-            "SELECT set_config('app.current_role', :role, false),"
-            " set_config('app.current_partner_id', :partner, false),"
-            " set_config('app.current_user_id', :user, false)"
-        ),
-        {"role": access.role, "partner": access.partner_id or "", "user": access.user_id or ""},
-    )
+def scope_of(engine: Engine) -> Scope:
+    return engine.aurora_scope  # type: ignore[attr-defined]
+
+
+def set_scope(engine: Engine, scope: Scope) -> None:
+    """Act for `scope` from the next transaction on (the frame does this once, after logging in)."""
+    engine.aurora_scope = scope  # type: ignore[attr-defined]
 
 
 @contextmanager

@@ -52,3 +52,12 @@ def current_revision(url: str) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("postgresql://")).get_current_head()
+
+
+def is_applied(url: str, revision: str) -> bool:
+    """Whether `revision` is the database's current revision or one of its ancestors."""
+    current = current_revision(url)
+    if current is None:
+        return False
+    script = ScriptDirectory.from_config(alembic_config("postgresql://"))
+    return any(r.revision == revision for r in script.iterate_revisions(current, "base"))

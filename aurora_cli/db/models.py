@@ -858,6 +858,9 @@ class AuditLog(Base):
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), nullable=False)
     previous_hash: Mapped[str | None] = mapped_column(String(64))
     row_hash: Mapped[str | None] = mapped_column(String(64))
+    # Revision 010: how row_hash was made ('sha256' keyless before 010, 'hmac-sha256') and with which key.
+    hash_scheme: Mapped[str] = mapped_column(String(20), nullable=False)
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 class UserToken(Base):

@@ -6,6 +6,7 @@ database, no I/O.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -52,3 +53,57 @@ WHO_MAY: dict[Permission, str] = {
 def allows(role: str, permission: Permission) -> bool:
     """Whether `role` may `permission`; an unknown role may nothing."""
     return permission in ROLE_PERMISSIONS.get(role, frozenset())  # type: ignore[call-overload]
+
+
+# -- the scope: who a database session acts for ------------------------------------------------------
+
+SYSTEM = "SYSTEM"  # the library used without a user (scripts, tests, the migration's own audit row)
+AUTHENTICATING = "AUTHENTICATING"  # before a user is known: only the user or token being looked up
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The one value the authenticated user becomes, built once by the CLI frame and handed down.
+
+    The database reads it (row-level security, revision 011: the engine sets `app.*` per
+    transaction) and the services' own filters read the same value, so a limit holds on every path.
+    `None` for chains or validators means no limit.
+    """
+
+    role: str = SYSTEM
+    user_id: str | None = None
+    username: str | None = None
+    partner_id: str | None = None
+    allowed_chain_ids: tuple[str, ...] | None = None
+    allowed_validator_keys: tuple[str, ...] | None = None
+    auth_username: str | None = None
+    auth_token_hash: str | None = None
+
+    @classmethod
+    def system(cls) -> Scope:
+        return cls()
+
+    @classmethod
+    def authenticating(cls, *, username: str | None = None, token_hash: str | None = None) -> Scope:
+        return cls(role=AUTHENTICATING, auth_username=username, auth_token_hash=token_hash)
+
+    @classmethod
+    def of(cls, user: object) -> Scope:
+        """The scope of an authenticated user (`services.auth.AuthenticatedUser` or alike)."""
+        chains = getattr(user, "allowed_chain_ids", None)
+        validators = getattr(user, "allowed_validator_keys", None)
+        partner = getattr(user, "partner_id", None)
+        return cls(
+            role=str(user.role),
+            user_id=str(user.user_id),
+            username=getattr(user, "username", None),
+            partner_id=str(partner) if partner else None,
+            allowed_chain_ids=tuple(chains) if chains else None,
+            allowed_validator_keys=tuple(validators) if validators else None,
+        )
+
+    def chain_allowed(self, chain_id: str) -> bool:
+        return self.allowed_chain_ids is None or chain_id in self.allowed_chain_ids
+
+    def validator_allowed(self, validator_key: str | None) -> bool:
+        return validator_key is None or self.allowed_validator_keys is None or validator_key in self.allowed_validator_keys

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,9 +30,12 @@ from aurora_cli.services.audit import AuditTrail, Recorder
 from aurora_cli.settings import Settings
 
 SESSION_DAYS = 30
+SERVICE_TOKEN_DAYS = 90  # a service token expires unless its creator opts out, audited
 TOKEN_PREFIX = "aur_"
 MIN_PASSWORD = 8
 BCRYPT_MAX_BYTES = 72
+BCRYPT_MIN_ROUNDS = 12  # production's floor; lower costs only for the test suite (AURORA_TESTING=1)
+BCRYPT_MAX_ROUNDS = 16
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,34 @@ class AuthenticatedUser:
 # -- passwords ------------------------------------------------------------------------------
 
 
+def bcrypt_rounds() -> int:
+    """The bcrypt cost: AURORA_BCRYPT_ROUNDS, never below 12 unless AURORA_TESTING=1 says this is a test."""
+    raw = os.environ.get("AURORA_BCRYPT_ROUNDS", "").strip() or str(BCRYPT_MIN_ROUNDS)
+    testing = os.environ.get("AURORA_TESTING") == "1"
+    floor = 4 if testing else BCRYPT_MIN_ROUNDS
+    if not raw.isdigit() or not floor <= int(raw) <= BCRYPT_MAX_ROUNDS:
+        lower = " (lower costs are for the test suite only, under AURORA_TESTING=1)" if not testing else ""
+        raise InvalidInput(
+            f"AURORA_BCRYPT_ROUNDS={raw[:20]!r} is not a bcrypt cost from {floor} to {BCRYPT_MAX_ROUNDS}"
+            f"{lower}: unset it to use {BCRYPT_MIN_ROUNDS}."
+        )
+    return int(raw)
+
+
 def hash_password(password: str) -> str:
     check_password_rules(password)
-    rounds = int(os.environ.get("AURORA_BCRYPT_ROUNDS", "12"))
-    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=rounds)).decode("ascii")
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=bcrypt_rounds())).decode("ascii")
+
+
+_dummy_hashes: dict[int, bytes] = {}
+
+
+def _dummy_hash() -> bytes:
+    """A hash no password matches, at today's cost: unknown users cost login the same bcrypt work."""
+    rounds = bcrypt_rounds()
+    if rounds not in _dummy_hashes:
+        _dummy_hashes[rounds] = bcrypt.hashpw(secrets.token_bytes(16).hex().encode(), bcrypt.gensalt(rounds))
+    return _dummy_hashes[rounds]
 
 
 def check_password_rules(password: str) -> None:
@@ -60,18 +88,21 @@ def check_password_rules(password: str) -> None:
         raise InvalidInput(f"the password is too long: bcrypt uses at most {BCRYPT_MAX_BYTES} bytes.")
 
 
-def password_matches(password: str, password_hash: str) -> bool:
-    encoded = password.encode("utf-8")
-    if len(encoded) > BCRYPT_MAX_BYTES:
-        return False
-    return bcrypt.checkpw(encoded, password_hash.encode("ascii"))
+def password_matches(password: str, password_hash: str | None) -> bool:
+    """bcrypt's check; with no hash (unknown user) the same work against a dummy, then False."""
+    encoded = password.encode("utf-8")[:BCRYPT_MAX_BYTES]
+    too_long = len(password.encode("utf-8")) > BCRYPT_MAX_BYTES
+    stored = password_hash.encode("ascii") if password_hash else _dummy_hash()
+    matched = bcrypt.checkpw(encoded, stored)
+    return matched and password_hash is not None and not too_long
 
 
 # -- users ----------------------------------------------------------------------------------
 
 
 def user_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User)) or 0
+    # Every user, whatever the session may see of them (revision 011's definer function).
+    return session.scalar(select(func.aurora_user_count())) or 0
 
 
 def bootstrap_admin(session: Session, trail: Recorder, *, username: str, email: str, password: str) -> User:
@@ -234,17 +265,40 @@ def issue_token(
 
 
 def create_service_token(
-    session: Session, trail: Recorder, *, username: str, expires_days: int | None, name: str | None
+    session: Session,
+    trail: Recorder,
+    *,
+    username: str,
+    expires_days: int | None = SERVICE_TOKEN_DAYS,
+    name: str | None,
+    no_expiry: bool = False,
 ) -> str:
-    """A service token for cron/CI acting as `username` (audited); returned once, stored as a hash."""
+    """A service token for cron/CI acting as `username` (audited); returned once, stored as a hash.
+
+    It expires after `expires_days` (90 by default); `no_expiry` is the explicit, audited opt-out.
+    """
+    if no_expiry and expires_days is not None:
+        raise InvalidInput(f"give either {param('expires_days')} or {param('no_expiry')}, not both.")
+    if not no_expiry:
+        expires_days = SERVICE_TOKEN_DAYS if expires_days is None else expires_days
+        if expires_days < 1:
+            raise InvalidInput(f"{param('expires_days')} must be at least 1, not {expires_days}.")
     user = get_user(session, username)
-    token = issue_token(session, user, kind="SERVICE", expires_days=expires_days, name=name)
+    token = issue_token(
+        session, user, kind="SERVICE", expires_days=None if no_expiry else expires_days, name=name
+    )
     trail(
         session,
         action="CREATE_TOKEN",
         resource_type="user",
         resource_id=str(user.user_id),
-        after={"kind": "SERVICE", "name": name, "expires_days": expires_days},
+        after={
+            "kind": "SERVICE",
+            "name": name,
+            "expires_days": None if no_expiry else expires_days,
+            "no_expiry": no_expiry,
+        },
+        reason="never expires (opted out)" if no_expiry else None,
     )
     return token
 
@@ -252,8 +306,9 @@ def create_service_token(
 def login(session: Session, trail: Recorder, *, username: str, password: str) -> tuple[User, str]:
     """Check the password and issue a session token (audited)."""
     user = session.scalar(select(User).where(User.username == username))
-    # Same sentence for unknown user and wrong password: do not reveal which usernames exist.
-    if user is None or not password_matches(password, user.password_hash):
+    # Same sentence and the same bcrypt work for an unknown user and a wrong password: neither the
+    # answer nor its timing reveals which usernames exist.
+    if not password_matches(password, user.password_hash if user is not None else None) or user is None:
         raise NotAuthenticated("wrong username or password.")
     if not user.is_active:
         raise NotAuthenticated(f"user {username!r} is deactivated: ask an ADMIN.")
@@ -326,23 +381,49 @@ def presented_token(settings: Settings) -> str | None:
     if settings.token:
         return settings.token
     path = settings.credentials_path
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return None
+    check_credentials_file(path)
     try:
         return json.loads(path.read_text(encoding="utf-8")).get("token")
     except (OSError, ValueError):
         return None
 
 
+def check_credentials_file(path: Path) -> None:
+    """Refuse a credentials file that is a symlink (it could point anywhere) or that others may read."""
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode):
+        raise NotAuthenticated(f"the credentials file {path} is a symbolic link: remove it and log in again.")
+    if not stat.S_ISREG(info.st_mode):
+        raise NotAuthenticated(
+            f"the credentials file {path} is not a regular file: remove it and log in again."
+        )
+    if stat.S_IMODE(info.st_mode) != 0o600:
+        raise NotAuthenticated(
+            f"the credentials file {path} has mode {stat.S_IMODE(info.st_mode):04o}, not 0600: "
+            "run chmod 600 on it, or remove it and log in again."
+        )
+    if info.st_uid != os.geteuid():
+        raise NotAuthenticated(
+            f"the credentials file {path} belongs to another user: remove it and log in again."
+        )
+
+
 def save_credentials(path: Path, *, username: str, token: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if path.is_symlink():
+        raise NotAuthenticated(f"the credentials file {path} is a symbolic link: remove it and log in again.")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump({"username": username, "token": token}, handle)
     path.chmod(0o600)
 
 
 def forget_credentials(path: Path) -> str | None:
+    if path.is_symlink():
+        path.unlink()  # never follow it; forgetting the link is all logout needs
+        return None
     if not path.is_file():
         return None
     token = None

@@ -17,10 +17,12 @@ from sqlalchemy import inspect as sa_inspect
 from aurora_cli.db import migrate
 from aurora_cli.db.archive import archiving_status, ensure_archiving, wal_dir_of
 from aurora_cli.db.cluster import DATABASE, EmbeddedCluster, write_cluster_note
-from aurora_cli.db.engine import make_engine, transaction
+from aurora_cli.db.engine import make_engine, resolve_migration_url, resolve_url, transaction
+from aurora_cli.services import audit
 from aurora_cli.services.audit import Recorder
 from aurora_cli.settings import Settings
 
+KEYED_CHAIN_REVISION = "010"  # the revision that keys the audit chain (checkpoints start there)
 STATUS_KEYS = ("url", "running", "data_dir", "revision")  # SPEC §2: `db status --format json`
 
 
@@ -29,12 +31,23 @@ def status(settings: Settings) -> dict[str, Any]:
     if settings.database_url:
         url = migrate.sqlalchemy_url(settings.database_url)
         shown = make_url(url).render_as_string(hide_password=True).replace("+psycopg", "")
-        try:
-            revision = migrate.current_revision(url)
-            running = True
-        except Exception:
-            revision, running = None, False
-        return {"url": shown, "running": running, "data_dir": None, "revision": revision, "embedded": False}
+        running = _answers(url)
+        revision = None
+        if running:
+            # The application role has no privilege on alembic_version: read it as the migration role
+            # when one is configured (`migration_database_url`), else as database_url's role.
+            try:
+                revision = migrate.current_revision(resolve_migration_url(settings, start=False))
+            except Exception:
+                revision = None
+        return {
+            "url": shown,
+            "running": running,
+            "data_dir": None,
+            "revision": revision,
+            "embedded": False,
+            "app_role": app_role(settings) if running else None,
+        }
     cluster = EmbeddedCluster(settings.data_dir)
     state = cluster.status()
     revision = None
@@ -54,18 +67,55 @@ def status(settings: Settings) -> dict[str, Any]:
         "data_dir": str(state.data_dir),
         "revision": revision,
         "embedded": True,
+        "app_role": app_role(settings) if state.running else None,
         "server_binaries": str(state.bin_dir) if state.bin_dir else None,
         "archiving": archiving,
     }
 
 
+def _answers(url: str) -> bool:
+    """Whether the database at `url` accepts a connection."""
+    from sqlalchemy import create_engine, text
+
+    probe = create_engine(url)
+    try:
+        with probe.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+    finally:
+        probe.dispose()
+
+
 def migration_url(settings: Settings) -> str:
-    """The URL migrations run against: the external database, or the embedded one (started)."""
-    if settings.database_url:
-        return migrate.sqlalchemy_url(settings.database_url)
-    cluster = EmbeddedCluster(settings.data_dir)
-    cluster.ensure_running()
-    return cluster.url(DATABASE, driver="postgresql+psycopg")
+    """The URL migrations run against: `migration_database_url` or the external database, or the
+    embedded one (started) as aurora_migrate, which then owns what migrations create."""
+    if not settings.database_url and not settings.migration_database_url:
+        cluster = EmbeddedCluster(settings.data_dir)
+        cluster.ensure_running()
+        cluster.ensure_login_roles()
+        cluster.hand_schema_to_migrate_role(DATABASE)
+    return resolve_migration_url(settings)
+
+
+def app_role(settings: Settings) -> dict[str, Any] | None:
+    """Which role the application runs as, and whether it is (wrongly) privileged: None if unreachable."""
+    try:
+        engine = make_engine(resolve_url(settings, start=False))
+        try:
+            with engine.connect() as conn:
+                row = conn.execute(
+                    text(
+                        "SELECT current_user, r.rolsuper, r.rolbypassrls FROM pg_roles r"
+                        " WHERE r.rolname = current_user"
+                    )
+                ).one()
+        finally:
+            engine.dispose()
+    except Exception:
+        return None
+    return {"name": row[0], "superuser": bool(row[1]), "bypass_rls": bool(row[2])}
 
 
 def set_up_embedded(
@@ -91,8 +141,18 @@ def set_up_embedded(
         on_starting(cluster.data_dir)
         cluster.start()
     cluster.create_database(DATABASE)
+    cluster.ensure_login_roles()
+    cluster.hand_schema_to_migrate_role(DATABASE)
     write_cluster_note(cluster)
     return created, cluster.data_dir
+
+
+def stop_needs_admin(settings: Settings) -> bool:
+    """Whether stopping the embedded cluster needs an ADMIN: it runs and its database has users."""
+    cluster = EmbeddedCluster(settings.data_dir)
+    if not cluster.initialized or not cluster.is_running():
+        return False
+    return needs_admin(cluster.url(DATABASE, driver="postgresql+psycopg"))
 
 
 def stop_embedded(settings: Settings) -> bool:
@@ -136,12 +196,20 @@ def upgrade(url: str, revision: str, *, engine: Engine, trail: Recorder) -> Migr
     return Migration(before, after)
 
 
-def downgrade(url: str, revision: str, *, engine: Engine, trail: Recorder) -> Migration:
-    """Migrate down to `revision`, recorded first: below 002 the audit log is gone (`base`)."""
+def downgrade(
+    url: str, revision: str, *, engine: Engine, trail: Recorder, checkpoint: Path | None = None
+) -> Migration:
+    """Migrate down to `revision`, recorded first: below 002 the audit log is gone (`base`).
+
+    Below revision 010 the keyed chain is gone (below 002 the chain itself): the migration rewrites
+    the log, so the heads in this database's `checkpoint` no longer describe it. The checkpoint is
+    then retired (renamed aside, kept), and the chain rebuilt by the next upgrade starts a new one."""
     before = migrate.current_revision(url)
     if revision != "base":
         _audit_migration(engine, trail, Migration(before, revision), revision)
     migrate.downgrade(url, revision)
+    if checkpoint is not None and not migrate.is_applied(url, KEYED_CHAIN_REVISION):
+        audit.retire_checkpoint(checkpoint)
     return Migration(before, revision)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from aurora_cli.db.models import Partner
-from aurora_cli.errors import InvalidInput, NotFound, PermissionDenied
+from aurora_cli.errors import InvalidInput, NotFound, PermissionDenied, write_failed
 from aurora_cli.render.output import to_csv, to_json
 from aurora_cli.render.statement import (
     Party,
@@ -315,6 +316,26 @@ def export_pnl(
 # -- files -------------------------------------------------------------------------------------------
 
 
+def check_out_path(out: Path) -> Path:
+    """`out` as an absolute path, if it is a new name in an existing folder or an existing regular
+    file; anything else (a device such as /dev/full, a FIFO, a socket, a symlink, a folder) is refused,
+    because replacing it would destroy something that is not ours."""
+    target = out.expanduser().absolute()
+    if not target.parent.is_dir():
+        raise InvalidField("out", f"{out}: the folder {target.parent} does not exist.")
+    try:
+        info = target.lstat()
+    except FileNotFoundError:
+        return target
+    if stat.S_ISLNK(info.st_mode):
+        raise InvalidField("out", f"{out} is a symbolic link: give the real file's path, or a new one.")
+    if stat.S_ISDIR(info.st_mode):
+        raise InvalidField("out", f"{out} is a folder: give a file name.")
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidField("out", f"{out} is not a regular file (a device, pipe or socket): give a file name.")
+    return target
+
+
 def write_atomically(out: Path | None, write: Callable[[Path], None]) -> tuple[Path | None, bytes]:
     """Let `write` fill a temporary file, then move it onto `out` in one step; returns (path, bytes).
 
@@ -325,11 +346,7 @@ def write_atomically(out: Path | None, write: Callable[[Path], None]) -> tuple[P
             scratch = Path(folder) / "export"
             write(scratch)
             return None, scratch.read_bytes()
-    target = out.expanduser().absolute()
-    if not target.parent.is_dir():
-        raise InvalidField("out", f"{out}: the folder {target.parent} does not exist.")
-    if target.is_dir():
-        raise InvalidField("out", f"{out} is a folder: give a file name.")
+    target = check_out_path(out)
     try:
         handle, scratch_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     except OSError as exc:
@@ -337,13 +354,14 @@ def write_atomically(out: Path | None, write: Callable[[Path], None]) -> tuple[P
     os.close(handle)
     scratch = Path(scratch_name)
     try:
+        # mkstemp makes the file private (0600) and it stays so: exports hold partners' money.
         write(scratch)
-        # mkstemp makes the file private (0600); give it the mode any new file of this user gets.
-        umask = os.umask(0)
-        os.umask(umask)
-        scratch.chmod(0o666 & ~umask)
         content = scratch.read_bytes()
+        check_out_path(out)  # still a regular file or nothing: never replace what appeared meanwhile
         os.replace(scratch, target)
+    except OSError as exc:
+        scratch.unlink(missing_ok=True)
+        raise write_failed(exc, target) from exc
     except BaseException:
         scratch.unlink(missing_ok=True)
         raise

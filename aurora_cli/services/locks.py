@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from aurora_cli.errors import Conflict, param
 
@@ -46,5 +46,14 @@ def period_lock(
         try:
             yield
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(hashtext(:ns), hashtext(:key))"), key)
-            conn.commit()
+            _unlock(conn, key)
+
+
+def _unlock(conn: Connection, key: dict[str, str]) -> None:
+    """Release the lock. If the connection is gone the server released it already; raising here would
+    hide the error that ended the work (the database going away) behind one about the unlock."""
+    try:
+        conn.execute(text("SELECT pg_advisory_unlock(hashtext(:ns), hashtext(:key))"), key)
+        conn.commit()
+    except DBAPIError:
+        conn.invalidate()

@@ -150,7 +150,7 @@ def _finish(
     session.flush()
     change = refresh_draft_totals(session, statement) if statement is not None else None
     # The summary view sums final amounts, which the override just changed.
-    session.execute(text("REFRESH MATERIALIZED VIEW CONCURRENTLY mv_partner_commissions_summary"))
+    session.execute(text("SELECT aurora_refresh_summary('mv_partner_commissions_summary')"))
     result = OverrideResult(line.line_id, action, before, snapshot(line), change)
     if audit is not None:
         audit(

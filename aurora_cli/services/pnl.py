@@ -102,7 +102,7 @@ def compute_pnl(session: Session, chain_id: str, period: str) -> PnlResult:
     validators, changed, removed = session.execute(
         _UPSERT_PNL, {"chain_id": chain_id, "period_id": period_row.period_id}
     ).one()
-    session.execute(text("REFRESH MATERIALIZED VIEW CONCURRENTLY mv_validator_revenue_summary"))
+    session.execute(text("SELECT aurora_refresh_summary('mv_validator_revenue_summary')"))
     return PnlResult(chain_id, period, validators, changed, removed)
 
 

@@ -31,10 +31,10 @@ from aurora_cli.db.archive import (
     wal_dir_of,
     write_auto_conf,
 )
-from aurora_cli.db.cluster import DATABASE, EmbeddedCluster, write_cluster_note
+from aurora_cli.db.cluster import DATABASE, ROLES_FILE, EmbeddedCluster, write_cluster_note
 from aurora_cli.db.pgtools import pg_verifybackup_run, tool
 from aurora_cli.errors import AuroraError, Conflict, DatabaseUnavailable, InvalidInput, NotFound
-from aurora_cli.services.audit import Recorder
+from aurora_cli.services.audit import KEY_FILE, Recorder
 from aurora_cli.services.backup import BackupRecord, extract_backup, record_in
 
 # The tables whose row counts the restore report compares (those present in the schema).
@@ -159,6 +159,7 @@ def restore(
     try:
         extract_backup(backup.folder, cluster.pgdata)
         _verify_extracted(backup, cluster)
+        _carry_secrets(live_data_dir, cluster.data_dir)
         settings = {
             "restore_command": restore_command(wal_dir),
             "recovery_target_action": "promote",
@@ -202,6 +203,25 @@ def restore(
             after=restore_summary(result),
         )
     return result
+
+
+# The restored cluster holds the source's login roles (their passwords are in the backup) and its
+# audit chain is keyed by the source's key: the new data dir gets both files, 0600, or the CLI could
+# neither log in as aurora_app nor verify the restored chain.
+CARRIED_SECRETS = (ROLES_FILE, KEY_FILE)
+
+
+def _carry_secrets(live_data_dir: Path, new_data_dir: Path) -> None:
+    for name in CARRIED_SECRETS:
+        source = live_data_dir.expanduser().absolute() / name
+        if not source.is_file() or source.is_symlink():
+            continue
+        target = new_data_dir / name
+        if target.exists():
+            continue
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(source.read_bytes())
 
 
 def _mark_commit(source: EmbeddedCluster) -> None:

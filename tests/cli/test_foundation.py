@@ -207,7 +207,7 @@ def test_audit_chain_verifies_and_detects_tampering(cli):
     victim = sql(cli.db_url, "SELECT seq FROM audit_log ORDER BY seq LIMIT 1 OFFSET 1")[0][0]
     sql(cli.db_url, "UPDATE audit_log SET reason = 'edited' WHERE seq = %s", victim)
     broken = cli("--format", "json", "audit", "verify")
-    assert broken.exit_code == 5
+    assert broken.exit_code == 1  # issue 10: a broken chain is an error
     assert broken.json()["intact"] is False and broken.json()["broken_at_seq"] == victim
 
 

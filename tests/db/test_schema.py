@@ -893,32 +893,88 @@ def test_materialized_views_with_their_columns_and_sources(conn):
         assert [(c.attname, c.type) for c in columns] == expected_columns, f"{view} columns"
 
 
-def test_the_three_roles_exist_and_can_read_the_seed(conn):
-    existing = {row.rolname for row in _rows(conn, "SELECT rolname FROM pg_roles")}
-    assert set(ROLES) <= existing, f"roles missing: {set(ROLES) - existing}"
-    for relation in SEED_TABLES + tuple(SEED_MATVIEWS):
-        for role in ("aurora_app", "aurora_readonly"):
-            assert conn.execute(
-                text("SELECT has_table_privilege(:role, :rel, 'SELECT')"), {"role": role, "rel": relation}
-            ).scalar_one(), f"{role} cannot SELECT {relation}"
+# Issue 10 (revision 011) supersedes the seed's grants and its one permissive policy: the reporting
+# role never reads users, tokens, the audit log or raw payloads; the application role never reads the
+# materialized summaries (they cannot carry RLS), never owns, truncates or triggers, and may only
+# INSERT and SELECT the audit log.
+READONLY_NEVER = ("users", "user_tokens", "audit_log", "staging_payloads")
+
+
+def _may(conn, role: str, relation: str, privilege: str) -> bool:
+    return conn.execute(
+        text("SELECT has_table_privilege(:role, :rel, :priv)"),
+        {"role": role, "rel": relation, "priv": privilege},
+    ).scalar_one()
+
+
+def test_the_three_roles_exist_with_the_privileges_of_revision_011(conn):
+    roles = {
+        row.rolname: row
+        for row in _rows(conn, "SELECT rolname, rolsuper, rolbypassrls, rolcreaterole FROM pg_roles")
+    }
+    assert set(ROLES) <= set(roles), f"roles missing: {set(ROLES) - set(roles)}"
+    for role in ROLES:
+        assert not (roles[role].rolsuper or roles[role].rolbypassrls or roles[role].rolcreaterole), role
+    for relation in SEED_TABLES:
+        assert _may(conn, "aurora_app", relation, "SELECT"), f"aurora_app cannot SELECT {relation}"
+        for privilege in ("TRUNCATE", "TRIGGER", "REFERENCES"):
+            assert not _may(conn, "aurora_app", relation, privilege), f"aurora_app may {privilege} {relation}"
+        for privilege in ("INSERT", "UPDATE", "DELETE", "TRUNCATE"):
+            assert not _may(conn, "aurora_readonly", relation, privilege), (
+                f"readonly may {privilege} {relation}"
+            )
+        if relation in READONLY_NEVER:
+            assert not _may(conn, "aurora_readonly", relation, "SELECT"), f"readonly may SELECT {relation}"
+    for relation in ("chains", "canonical_periods", "validator_pnl", "partner_commission_lines"):
+        assert _may(conn, "aurora_readonly", relation, "SELECT"), f"aurora_readonly cannot SELECT {relation}"
+    for view in SEED_MATVIEWS:
+        assert not _may(conn, "aurora_app", view, "SELECT"), f"aurora_app may SELECT {view}"
+        assert _may(conn, "aurora_readonly", view, "SELECT"), f"aurora_readonly cannot SELECT {view}"
+    assert _may(conn, "aurora_app", "audit_log", "INSERT") and _may(conn, "aurora_app", "audit_log", "SELECT")
+    for privilege in ("UPDATE", "DELETE"):
+        assert not _may(conn, "aurora_app", "audit_log", privilege), f"aurora_app may {privilege} audit_log"
+    owners = {
+        row.relname: row.owner
+        for row in _rows(
+            conn,
+            "SELECT c.relname, pg_get_userbyid(c.relowner) AS owner FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'm')",
+        )
+    }
+    assert {owners[t] for t in (*SEED_TABLES, *SEED_MATVIEWS)} == {"aurora_migrate"}
 
 
 def test_row_level_security_on_partner_commission_lines(conn):
-    enabled = conn.execute(
-        text("SELECT relrowsecurity FROM pg_class WHERE oid = 'public.partner_commission_lines'::regclass")
-    ).scalar_one()
-    assert enabled, "row-level security is not enabled on partner_commission_lines"
-    policy = conn.execute(
+    enabled, forced = conn.execute(
         text(
-            "SELECT cmd, qual FROM pg_policies WHERE schemaname = 'public'"
-            " AND tablename = 'partner_commission_lines' AND policyname = 'partner_commission_lines_policy'"
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class"
+            " WHERE oid = 'public.partner_commission_lines'::regclass"
         )
-    ).one_or_none()
-    assert policy is not None, "partner_commission_lines_policy missing"
-    assert policy.cmd == "SELECT"
-    assert "current_setting('app.current_partner_id'::text, true)" in policy.qual, policy.qual
-    assert "current_setting('app.current_role'::text, true)" in policy.qual, policy.qual
-    assert "ARRAY['ADMIN'::text, 'FINANCE'::text, 'AUDITOR'::text]" in policy.qual, policy.qual
+    ).one()
+    assert enabled and forced, "row-level security is not ENABLEd and FORCEd on partner_commission_lines"
+    policies = {
+        row.policyname: row
+        for row in _rows(
+            conn,
+            "SELECT policyname, cmd, roles::text[] AS roles, qual FROM pg_policies"
+            " WHERE schemaname = 'public' AND tablename = 'partner_commission_lines'",
+        )
+    }
+    assert "partner_commission_lines_policy" not in policies, "the seed's permissive policy is still there"
+    prefix = "partner_commission_lines_"
+    assert set(policies) == {prefix + p for p in ("read", "insert", "update", "delete", "owner", "reporting")}
+    read = policies[prefix + "read"]
+    assert read.cmd == "SELECT" and read.roles == ["aurora_app"]
+    assert "aurora_scope_is" in read.qual and "'PARTNER'" in read.qual, read.qual
+    assert "aurora_scope_partner()" in read.qual and "'RELEASED'" in read.qual, read.qual
+    for name in ("insert", "update", "delete"):
+        assert policies[prefix + name].roles == ["aurora_app"]
+    assert policies[prefix + "owner"].roles == ["aurora_migrate"]
+    assert (policies[prefix + "reporting"].cmd, policies[prefix + "reporting"].roles) == (
+        "SELECT",
+        ["aurora_readonly"],
+    )
+    assert not any("public" in p.roles for p in policies.values()), "a policy applies to PUBLIC"
 
 
 # --- b. The CHECK constraints hold -------------------------------------------------------------

@@ -28,7 +28,7 @@ canonical tables reference `payload_id` alone, and a partitioned table's unique 
 the partition key (docs/scaling.md, "Not done").
 
 Revision ID: 012
-Revises: 009
+Revises: 011
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision = "012"
-down_revision = "009"
+down_revision = "011"
 branch_labels = None
 depends_on = None
 

@@ -84,10 +84,12 @@ def commission_lines(
         partner_ids = session.scalars(
             text("SELECT partner_id FROM partners WHERE partner_name = :name"), {"name": partner_name}
         ).all()
-        if not partner_ids:
-            raise NotFound(f"no partner named {partner_name!r}: see `aurora agreements list`.")
+        # A partner user learns nothing about other partners, not even whether the name exists (row-level
+        # security hides their rows): the same refusal for another partner and for an unknown name.
         if own_partner_id is not None and uuid.UUID(str(own_partner_id)) not in partner_ids:
             raise PermissionDenied("permission denied: a partner user may only see its own partner's lines.")
+        if not partner_ids:
+            raise NotFound(f"no partner named {partner_name!r}: see `aurora agreements list`.")
         params["partner_name"] = partner_name
         where.append("p.partner_name = :partner_name")
     if own_partner_id is not None:

@@ -73,7 +73,8 @@ _UPDATE_LINE = text(
 
 _DELETE_LINES = text("DELETE FROM partner_commission_lines WHERE line_id = ANY(:line_ids)")
 
-_REFRESH_SUMMARY = text("REFRESH MATERIALIZED VIEW CONCURRENTLY mv_partner_commissions_summary")
+# The application role does not own the summary; revision 011's definer function refreshes it.
+_REFRESH_SUMMARY = text("SELECT aurora_refresh_summary('mv_partner_commissions_summary')")
 
 
 def reconcile(

@@ -73,7 +73,7 @@ FROM partner_commission_statements s
 JOIN partners pa ON pa.partner_id = s.partner_id
 JOIN canonical_periods cp ON cp.period_id = s.period_id
 JOIN chains ch ON ch.chain_id = s.chain_id
-{" ".join(f"LEFT JOIN users u_{c} ON u_{c}.user_id = s.{c}" for c in _WHO_COLUMNS)}
+{" ".join(f"LEFT JOIN aurora_user_names() u_{c} ON u_{c}.user_id = s.{c}" for c in _WHO_COLUMNS)}
 """
 
 
