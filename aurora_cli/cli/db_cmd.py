@@ -51,6 +51,8 @@ def db_up(rt: Runtime) -> None:
 @command(app, "stop", path="db stop", permission=None, help="Stop the embedded database.")
 def db_stop(rt: Runtime) -> None:
     if rt.settings.database_url:
+        # Authorize first, so a non-ADMIN is refused the same way whatever the database is.
+        rt.require(Permission.ADMINISTER)
         raise UsageError(
             "db stop manages the embedded cluster only; an external database is managed elsewhere."
         )

@@ -88,7 +88,7 @@ def test_the_hot_statements_read_one_partition(engine, two_periods):
 
 def test_012_carries_policies_grants_triggers_and_views_over_both_ways(empty_db_url):
     raw = empty_db_url.replace("postgresql+psycopg", "postgresql")
-    upgrade(empty_db_url, "009")
+    upgrade(empty_db_url, "011")  # the revision before 012: the catalogue 012 must carry over
     setup = """
         ALTER TABLE canonical_stake_rewards ENABLE ROW LEVEL SECURITY;
         ALTER TABLE canonical_stake_rewards FORCE ROW LEVEL SECURITY;
@@ -140,13 +140,13 @@ def test_012_carries_policies_grants_triggers_and_views_over_both_ways(empty_db_
             pytest.skip("the seed's roles are not in this cluster")
         conn.execute(setup)
     before = state()
-    upgrade(empty_db_url, "head")
+    upgrade(empty_db_url, "012")
     with psycopg.connect(raw, autocommit=True) as conn:
         assert conn.execute(
             "SELECT relkind FROM pg_class WHERE relname = 'canonical_stake_rewards'"
         ).fetchone() == ("p",)
     assert state() == before
-    downgrade(empty_db_url, "009")
+    downgrade(empty_db_url, "011")
     assert state() == before
     with psycopg.connect(raw, autocommit=True) as conn:
         conn.execute("DROP VIEW rewards_per_validator; DROP TRIGGER rewards_noop ON canonical_stake_rewards")

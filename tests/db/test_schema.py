@@ -938,7 +938,7 @@ def test_the_three_roles_exist_with_the_privileges_of_revision_011(conn):
         for row in _rows(
             conn,
             "SELECT c.relname, pg_get_userbyid(c.relowner) AS owner FROM pg_class c"
-            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'm')",
+            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'm')",
         )
     }
     assert {owners[t] for t in (*SEED_TABLES, *SEED_MATVIEWS)} == {"aurora_migrate"}

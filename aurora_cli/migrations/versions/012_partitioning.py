@@ -54,11 +54,23 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     parent text;
     child text;
+    grantee text;
 BEGIN
     FOREACH parent IN ARRAY ARRAY['canonical_stake_rewards', 'partner_commission_lines'] LOOP
         child := parent || '_' || replace(p_period_id::text, '-', '');
         IF to_regclass(child) IS NULL THEN
             EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES IN (%L)', child, parent, p_period_id);
+            EXECUTE format('ALTER TABLE %I OWNER TO %I', child,
+                           (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = parent::regclass));
+            -- A partition is reached through its parent, whose grants and row-level security
+            -- apply; a grant on the partition itself (default privileges) would bypass the policies.
+            FOR grantee IN
+                SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END
+                FROM pg_class c, aclexplode(c.relacl) a
+                WHERE c.oid = child::regclass AND a.grantee <> c.relowner
+            LOOP
+                EXECUTE format('REVOKE ALL ON %I FROM %s', child, grantee);
+            END LOOP;
         END IF;
     END LOOP;
 END $$;
@@ -210,6 +222,7 @@ def _restore(conn, table: str, saved: dict, *, new_foreign_keys: bool = True) ->
             + (f" USING ({qual})" if qual is not None else "")
             + (f" WITH CHECK ({with_check})" if with_check is not None else "")
         )
+    _revoke_all_but_owner(conn, table)  # default privileges must not add to what the old table had
     for grantee, privilege, grantable in saved["grants"]:
         ex(f"GRANT {privilege} ON {table} TO {grantee}" + (" WITH GRANT OPTION" if grantable else ""))
     for grantee, privilege, column, grantable in saved["column_grants"]:
@@ -227,8 +240,21 @@ def _restore(conn, table: str, saved: dict, *, new_foreign_keys: bool = True) ->
             conn.execute(text(f'COMMENT ON {keyword} "{name}" IS :c'), {"c": comment})
         for statement in indexes:
             ex(statement)
+        _revoke_all_but_owner(conn, f'"{name}"')
         for grantee, privilege, grantable in grants:
             ex(f'GRANT {privilege} ON "{name}" TO {grantee}' + (" WITH GRANT OPTION" if grantable else ""))
+
+
+def _revoke_all_but_owner(conn, relation: str) -> None:
+    """Leave ``relation`` with its owner's privileges only (a new object may get default privileges)."""
+    grantees = _q(
+        conn,
+        "SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END"
+        " FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = to_regclass(:r)::oid AND a.grantee <> c.relowner",
+        r=relation,
+    )
+    for (grantee,) in grantees:
+        conn.exec_driver_sql(f"REVOKE ALL ON {relation} FROM {grantee}")
 
 
 def _drop_views(conn, saved: dict) -> None:
@@ -265,6 +291,19 @@ def upgrade() -> None:
     for table, key in PARTITIONED.items():
         _rebuild(conn, table, key, partitioned=True)
     op.execute(CREATE_PARTITION_FUNCTION)
+    # The schema owner (revision 011) owns the functions, whoever runs the migration: the partition
+    # function is SECURITY DEFINER and must act as the tables' owner, never as a superuser.
+    op.execute(
+        """
+        DO $$
+        BEGIN
+            IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'aurora_migrate') THEN
+                ALTER FUNCTION aurora_create_period_partitions(uuid) OWNER TO aurora_migrate;
+                ALTER FUNCTION aurora_period_partitions_trigger() OWNER TO aurora_migrate;
+            END IF;
+        END $$
+        """
+    )
     op.execute("DROP INDEX idx_staging_payloads_raw_payload")
     op.execute(
         "CREATE INDEX idx_staging_payloads_raw_payload ON staging_payloads USING GIN (raw_payload jsonb_path_ops)"

@@ -61,6 +61,11 @@ def upgrade() -> None:
         """
         DO $$
         BEGIN
+            -- The schema owner (revision 011) owns every table, whoever runs the migration.
+            IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'aurora_migrate') THEN
+                ALTER TABLE statement_documents OWNER TO aurora_migrate;
+                ALTER TABLE statement_document_files OWNER TO aurora_migrate;
+            END IF;
             IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'aurora_app') THEN
                 GRANT SELECT, INSERT ON statement_documents, statement_document_files TO aurora_app;
             END IF;
