@@ -49,9 +49,10 @@ $(BENCH_VENV)/.installed-stamp:
 bench: install $(BENCH_VENV)/.installed-stamp
 	$(BIN)/python scripts/bench.py --pandas-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
 
+# Once users exist, stopping takes an ADMIN: the demo's login (make demo) is used.
 db-stop: install
-	$(AURORA) db stop
+	AURORA_CREDENTIALS=$(DEMO_CREDENTIALS) $(AURORA) db stop
 
 clean:
-	-$(AURORA) db stop 2>/dev/null
+	-AURORA_CREDENTIALS=$(DEMO_CREDENTIALS) $(AURORA) db stop 2>/dev/null
 	rm -rf $(VENV) $(BENCH_VENV) .aurora out
