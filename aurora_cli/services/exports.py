@@ -202,18 +202,19 @@ def export_statement(
     json_bytes = statement_json_bytes(doc)
     json_sha = hashlib.sha256(json_bytes).hexdigest()
     files: dict[str, str] = {}
+    issued: dict[str, bytes] = {"statement.json": json_bytes}  # every issued file's bytes are kept
     if fmt == "pack":
-        path = _write_pack(doc, out, files)  # type: ignore[arg-type]
+        path = _write_pack(doc, out, files, issued)  # type: ignore[arg-type]
         content = (path / "SHA256SUMS").read_bytes()
     else:
         path, content = write_atomically(out, lambda target: _STATEMENT_WRITERS[fmt](doc, target))
         files[_FILE_NAMES[fmt]] = hashlib.sha256(content).hexdigest()
+        issued[_FILE_NAMES[fmt]] = content
     record_issued_files(
         session,
         doc,
         json_sha,
-        {name: (sha, json_bytes if name == "statement.json" else None) for name, sha in files.items()}
-        | {"statement.json": (json_sha, json_bytes)},
+        {name: (hashlib.sha256(data).hexdigest(), data) for name, data in issued.items()},
     )
     result = ExportResult(
         kind="statement",
@@ -239,19 +240,30 @@ def export_statement(
     return result
 
 
-def _write_pack(doc: StatementDocument, out: Path, files: dict[str, str]) -> Path:
+def _write_pack(doc: StatementDocument, out: Path, files: dict[str, str], issued: dict[str, bytes]) -> Path:
+    folder = _pack_folder(out)
+    for name, writer in _PACK_WRITERS.items():
+        _, content = write_atomically(folder / name, lambda target, w=writer: w(doc, target))
+        files[name] = hashlib.sha256(content).hexdigest()
+        issued[name] = content
+    _write_sums(folder, files)
+    return folder
+
+
+def _pack_folder(out: Path) -> Path:
     folder = out.expanduser().absolute()
     if folder.exists() and not folder.is_dir():
         raise InvalidField("out", f"{out} is a file: a pack is written into a folder.")
     if not folder.parent.is_dir():
         raise InvalidField("out", f"{out}: the folder {folder.parent} does not exist.")
     folder.mkdir(exist_ok=True)
-    for name, writer in _PACK_WRITERS.items():
-        _, content = write_atomically(folder / name, lambda target, w=writer: w(doc, target))
-        files[name] = hashlib.sha256(content).hexdigest()
-    sums = "".join(f"{files[name]}  {name}\n" for name in PACK_FILES).encode()
-    write_atomically(folder / "SHA256SUMS", lambda target: target.write_bytes(sums))
     return folder
+
+
+def _write_sums(folder: Path, files: dict[str, str]) -> bytes:
+    sums = "".join(f"{files[name]}  {name}\n" for name in PACK_FILES if name in files).encode()
+    write_atomically(folder / "SHA256SUMS", lambda target: target.write_bytes(sums))
+    return sums
 
 
 def _visible_partner(session: Session, name: str, chain_id: str, viewer: Viewer) -> Partner:

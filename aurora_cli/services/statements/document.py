@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -452,17 +452,22 @@ def _chain_key(built: BuiltDocument) -> str:
     return "+".join(s.chain_id for s in built.document.chains)
 
 
-def latest_revision(session: Session, built: BuiltDocument) -> DocumentRow | None:
-    return session.scalar(
-        select(DocumentRow)
-        .where(
-            DocumentRow.partner_id == built.partner_id,
-            DocumentRow.chain_id == built.document.chains[0].chain_id,
-            DocumentRow.window_key == _window_key(built),
-        )
-        .order_by(DocumentRow.revision.desc())
-        .limit(1)
-    )
+@dataclass(frozen=True)
+class RevisionRef:
+    document_id: uuid.UUID
+    statement_number: str
+    revision: int
+    facts_sha256: str
+
+
+def latest_revision(session: Session, built: BuiltDocument) -> RevisionRef | None:
+    """The latest revision of this partner, chain and window, whoever issued it (revision 014's
+    definer helper: a PARTNER's scope alone would not see a revision never released to it)."""
+    row = session.execute(
+        text("SELECT * FROM aurora_statement_latest_revision(:partner, :chain, :window)"),
+        {"partner": built.partner_id, "chain": built.document.chains[0].chain_id, "window": _window_key(built)},
+    ).first()
+    return None if row is None else RevisionRef(row[0], row[1], row[2], row[3])
 
 
 def _window_key(built: BuiltDocument) -> str:
@@ -484,15 +489,14 @@ def number_document(
         first = built.document.chains[0]
         code = "MULTI" if len(built.document.chains) > 1 else _chain_code(first)
         stem = f"{prefix}-{code}-{built.window.code}-{_slug(built.document.partner.name)}"
-        taken = session.scalar(
-            select(func.count(func.distinct(DocumentRow.partner_id))).where(
-                DocumentRow.statement_number.like(f"{stem}-%")
-            )
-        )
+        taken = session.scalar(text("SELECT aurora_statement_numbers_taken(:stem)"), {"stem": stem})
         number, revision = f"{stem}-{(taken or 0) + 1:02d}", 1
     if persist:
-        session.add(
-            DocumentRow(
+        # A plain INSERT with the id chosen here: no RETURNING, which row-level security would check
+        # against the read policy (a PARTNER reads a document only once it was issued RELEASED).
+        session.execute(
+            insert(DocumentRow).values(
+                document_id=uuid.uuid4(),
                 statement_number=number,
                 revision=revision,
                 partner_id=built.partner_id,
@@ -501,7 +505,6 @@ def number_document(
                 facts_sha256=built.facts_sha256,
             )
         )
-        session.flush()
     return _numbered(built.document, number, revision)
 
 
@@ -510,32 +513,50 @@ def _numbered(document: StatementDocument, number: str, revision: int) -> Statem
     return replace(document, statement_number=shown, revision=revision)
 
 
+def base_number(shown: str) -> tuple[str, int | None]:
+    """"AUR-…-01-R2" -> ("AUR-…-01", 2); a number without a revision suffix -> (number, None)."""
+    match = re.fullmatch(r"(.+)-R(\d+)", shown)
+    return (match[1], int(match[2])) if match else (shown, None)
+
+
 def record_issued_files(
     session: Session,
     document: StatementDocument,
     json_sha256: str,
     files: dict[str, tuple[str, bytes | None]],
 ) -> None:
-    """Remember every issued file (name -> (sha256, content kept or None)) for `statements verify`."""
-    base = (
-        document.statement_number.rsplit("-R", 1)[0] if document.revision > 1 else document.statement_number
-    )
+    """Remember every issued file (name -> (sha256, bytes)) for `statements verify` and for
+    `statements get`, which writes an old revision again byte for byte. statement.json goes first:
+    the other files are admitted (row-level security, revision 014) by the status it was issued in."""
+    base = base_number(document.statement_number)[0] if document.revision > 1 else document.statement_number
     document_id = session.scalar(
-        select(DocumentRow.document_id).where(
-            DocumentRow.statement_number == base, DocumentRow.revision == document.revision
+        text("SELECT aurora_statement_document_id(:number, :revision)"),
+        {"number": base, "revision": document.revision},
+    )
+    known = set(
+        session.scalars(
+            text("SELECT aurora_issued_files_known(:shas)"), {"shas": [sha for sha, _ in files.values()]}
         )
     )
-    for name, (sha, content) in files.items():
+    ordered = sorted(
+        ((name, item) for name, item in files.items() if item[0] not in known),
+        key=lambda pair: pair[0] != "statement.json",
+    )
+    for chunk in (ordered[:1], ordered[1:]):  # two statements: the second must see the first's row
+        if not chunk:
+            continue
         session.execute(
-            insert(StatementDocumentFile)
-            .values(
-                file_sha256=sha,
-                document_id=document_id,
-                file_name=name,
-                json_sha256=json_sha256,
-                content=content,
-            )
-            .on_conflict_do_nothing(index_elements=["file_sha256"])
+            insert(StatementDocumentFile),
+            [
+                {
+                    "file_sha256": sha,
+                    "document_id": document_id,
+                    "file_name": name,
+                    "json_sha256": json_sha256,
+                    "content": content,
+                }
+                for name, (sha, content) in chunk
+            ],
         )
 
 
