@@ -47,8 +47,10 @@ from aurora_cli.services.statements import (
     no_statement,
 )
 from aurora_cli.services.statements.document import (
+    IssuedRevision,
     Window,
     build_document,
+    issued_revision_files,
     number_document,
     record_issued_files,
     statement_window,
@@ -248,6 +250,48 @@ def _write_pack(doc: StatementDocument, out: Path, files: dict[str, str], issued
         issued[name] = content
     _write_sums(folder, files)
     return folder
+
+
+def export_issued_revision(
+    session: Session,
+    *,
+    number: str,
+    revision: int | None,
+    out: Path,
+    viewer: Viewer,
+    audit: Recorder | None = None,
+) -> tuple[ExportResult, IssuedRevision]:
+    """Write one revision of a statement number into the folder `out`, byte for byte as it was
+    issued (the kept files and a SHA256SUMS over them), so `sha256sum -c SHA256SUMS` passes."""
+    chosen, issued = issued_revision_files(session, number, revision, viewer)
+    folder = _pack_folder(out)
+    files: dict[str, str] = {}
+    for name in PACK_FILES:
+        if name in issued:
+            write_atomically(folder / name, lambda target, data=issued[name]: target.write_bytes(data))
+            files[name] = hashlib.sha256(issued[name]).hexdigest()
+    sums = _write_sums(folder, files)
+    result = ExportResult(
+        kind="statement",
+        format="pack",
+        scope=f"{chosen.statement_number} (revision {chosen.revision}, as issued)",
+        path=folder,
+        content=sums,
+        sha256=chosen.statement_json_sha256 or "",
+        rows=0,
+        statement_number=chosen.statement_number,
+        provisional=bool(chosen.provisional),
+        files=files,
+    )
+    if audit is not None:
+        audit(
+            session,
+            action="EXPORT_STATEMENT",
+            resource_type="statement",
+            resource_id=chosen.statement_number[:100],
+            after=result.audit_after() | {"revision": chosen.revision, "retrieved": True},
+        )
+    return result, chosen
 
 
 def _pack_folder(out: Path) -> Path:

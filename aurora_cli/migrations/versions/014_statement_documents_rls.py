@@ -12,6 +12,10 @@ as revision 011's policies on `partner_commission_statements`:
   stays retrievable after a reopen, a DRAFT that staff exported never shows; chain limits apply;
 * no settings: no rows.
 
+It also gives statements the roles of the people named on them (`aurora_user_roles`): under 011's
+policy on `users` a FINANCE session sees only itself, so a document's "approved by Finance" depended
+on who exported it and `statements verify` by another user called a current document stale.
+
 Numbering must see across scopes (the next revision of a window, a number never given twice), so it
 goes through SECURITY DEFINER helpers owned by `aurora_migrate` that each reveal only a revision
 number, a count or an id, and only to a caller who may issue that partner's statements. Nobody
@@ -114,6 +118,26 @@ FUNCTIONS = (
         CREATE FUNCTION aurora_issued_files_known(p_shas text[]) RETURNS SETOF text
         LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
             SELECT file_sha256::text FROM statement_document_files WHERE file_sha256 = ANY (p_shas)
+        $$""",
+    ),
+    # The roles (never the rest of the users row) of the people named on statements: a statement
+    # shows "approved by Finance". Since 011 a FINANCE session reads only its own users row, so the
+    # same document came out with different roles depending on who exported it. Visible as in 011's
+    # aurora_user_names: staff see every role, a PARTNER those on its own RELEASED/PAID statements.
+    (
+        "aurora_user_roles(uuid[])",
+        """
+        CREATE FUNCTION aurora_user_roles(p_users uuid[]) RETURNS TABLE (user_id uuid, role text)
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+            SELECT u.user_id, u.role::text FROM users u
+            WHERE u.user_id = ANY (p_users)
+              AND (aurora_scope_role() IN ('SYSTEM', 'ADMIN', 'AUDITOR', 'FINANCE', 'OPS')
+                   OR u.user_id = aurora_scope_user()
+                   OR (aurora_scope_role() = 'PARTNER' AND EXISTS (
+                        SELECT 1 FROM partner_commission_statements s
+                        WHERE s.partner_id = aurora_scope_partner() AND s.status IN ('RELEASED', 'PAID')
+                          AND u.user_id IN (s.generated_by, s.submitted_by, s.approved_by, s.released_by,
+                                            s.paid_by, s.reopened_by))))
         $$""",
     ),
     # The id of a number + revision, for recording the files issued under it.

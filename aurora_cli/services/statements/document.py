@@ -32,7 +32,6 @@ from aurora_cli.db.models import (
     PartnerCommissionLine,
     PartnerCommissionStatement,
     StatementDocumentFile,
-    User,
 )
 from aurora_cli.db.models import (
     StatementDocument as DocumentRow,
@@ -45,7 +44,7 @@ from aurora_cli.domain.tiers import (
     commission_before_limits,
     rate_reached_bps,
 )
-from aurora_cli.errors import NotFound
+from aurora_cli.errors import NotFound, PermissionDenied
 from aurora_cli.render.statement import (
     ChainSection,
     Party,
@@ -257,8 +256,9 @@ def _roles(session: Session, statements: list[PartnerCommissionStatement]) -> di
     ids = {getattr(s, f"{step}_by") for s in statements for step in _STEPS} - {None}
     if not ids:
         return {}
-    rows = session.execute(select(User.user_id, User.role).where(User.user_id.in_(ids)))
-    return {user_id: ROLE_TITLES.get(str(role.value), str(role.value).title()) for user_id, role in rows}
+    # Through revision 014's definer helper: the users row itself is visible to its own user only.
+    rows = session.execute(text("SELECT user_id, role FROM aurora_user_roles(:ids)"), {"ids": list(ids)})
+    return {user_id: ROLE_TITLES.get(role, role.title()) for user_id, role in rows}
 
 
 def _period_info(
@@ -576,3 +576,148 @@ def issued_json(session: Session, json_sha256: str) -> bytes | None:
             StatementDocumentFile.file_name == "statement.json",
         )
     )
+
+
+# -- issued revisions: listing and retrieval ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedRevision:
+    """One revision of a statement number as issued; status and dates are those of its latest issue."""
+
+    statement_number: str  # as printed: with the -R<n> suffix from revision 2 on
+    revision: int
+    chain_id: str
+    facts_sha256: str
+    created_at: datetime
+    status: str | None  # the status the latest issued statement.json carries
+    statement_date: str | None
+    provisional: bool | None
+    issues: int  # how many different statement.json files were issued for it
+    first_issued_at: datetime | None
+    last_issued_at: datetime | None
+    statement_json_sha256: str | None
+    superseded_by: int | None  # the newest revision, when this one is not it
+    document_id: uuid.UUID
+
+    def as_row(self) -> dict[str, Any]:
+        return {c: getattr(self, c) for c in REVISION_COLUMNS}
+
+
+REVISION_COLUMNS = [
+    "statement_number",
+    "revision",
+    "status",
+    "provisional",
+    "chain_id",
+    "facts_sha256",
+    "statement_json_sha256",
+    "created_at",
+    "statement_date",
+    "first_issued_at",
+    "last_issued_at",
+    "issues",
+    "superseded_by",
+]
+
+_REVISIONS = """
+SELECT d.document_id, d.statement_number, d.revision, d.chain_id, d.facts_sha256, d.created_at,
+       j.file_sha256 AS json_sha256, j.data ->> 'status' AS status, j.data ->> 'statement_date' AS statement_date,
+       (j.data ->> 'provisional')::boolean AS provisional, a.issues, a.first_at, a.last_at
+FROM statement_documents d
+LEFT JOIN LATERAL (
+    SELECT f.file_sha256, convert_from(f.content, 'UTF8')::jsonb AS data FROM statement_document_files f
+    WHERE f.document_id = d.document_id AND f.file_name = 'statement.json' AND f.content IS NOT NULL
+    ORDER BY f.created_at DESC, f.file_sha256 LIMIT 1
+) j ON true
+LEFT JOIN LATERAL (
+    SELECT count(*) AS issues, min(f.created_at) AS first_at, max(f.created_at) AS last_at
+    FROM statement_document_files f WHERE f.document_id = d.document_id AND f.file_name = 'statement.json'
+) a ON true
+WHERE d.statement_number = :number
+  AND (CAST(:partner AS uuid) IS NULL OR d.partner_id = CAST(:partner AS uuid))
+  AND (CAST(:chains AS text[]) IS NULL OR d.chain_id = ANY (CAST(:chains AS text[])))
+ORDER BY d.revision
+"""
+
+
+def _no_revision(number: str, revision: int | None, *, partner: bool) -> Exception:
+    # A PARTNER learns nothing about numbers it may not see: another partner's, a revision never
+    # released to it and a number that does not exist get the same sentence (and exit code).
+    which = number if revision is None else f"{number} revision {revision}"
+    sentence = (
+        f"there is no issued statement {which} that you may see: the number is printed on the statement, "
+        "e.g. AUR-SOL-2025-09-HELIOS-01."
+    )
+    return PermissionDenied(sentence) if partner else NotFound(sentence)
+
+
+def statement_revisions(session: Session, number: str, viewer: Any) -> list[IssuedRevision]:
+    """Every revision of `number` the viewer may see (row-level security, revision 014), oldest first.
+
+    `number` may carry a revision suffix (`…-01-R2`); the listing is of the whole number either way.
+    """
+    base, _ = base_number(number.strip())
+    rows = session.execute(
+        text(_REVISIONS),
+        {
+            "number": base,
+            "partner": (viewer.partner_id or str(uuid.UUID(int=0))) if viewer.is_partner else None,
+            "chains": list(viewer.allowed_chain_ids) if viewer.allowed_chain_ids is not None else None,
+        },
+    ).mappings()
+    found = list(rows)
+    if not found:
+        raise _no_revision(base, None, partner=viewer.is_partner)
+    newest = max(r["revision"] for r in found)
+    return [
+        IssuedRevision(
+            statement_number=base if r["revision"] == 1 else f"{base}-R{r['revision']}",
+            revision=r["revision"],
+            chain_id=r["chain_id"],
+            facts_sha256=r["facts_sha256"],
+            created_at=r["created_at"],
+            status=r["status"],
+            statement_date=r["statement_date"],
+            provisional=r["provisional"],
+            issues=r["issues"] or 0,
+            first_issued_at=r["first_at"],
+            last_issued_at=r["last_at"],
+            statement_json_sha256=r["json_sha256"],
+            superseded_by=newest if r["revision"] < newest else None,
+            document_id=r["document_id"],
+        )
+        for r in found
+    ]
+
+
+def issued_revision_files(
+    session: Session, number: str, revision: int | None, viewer: Any
+) -> tuple[IssuedRevision, dict[str, bytes]]:
+    """The files of one revision exactly as last issued: its latest statement.json and, of each other
+    file, the one issued with that statement.json (summary.csv has no status, so any issue's is the
+    same bytes). `revision` None: the suffix of `number`, else the newest revision."""
+    base, suffix = base_number(number.strip())
+    wanted = revision if revision is not None else suffix
+    try:
+        revisions = statement_revisions(session, base, viewer)
+    except (NotFound, PermissionDenied):
+        raise _no_revision(base, wanted, partner=viewer.is_partner) from None
+    chosen = revisions[-1] if wanted is None else next((r for r in revisions if r.revision == wanted), None)
+    if chosen is None or chosen.statement_json_sha256 is None:
+        raise _no_revision(base, wanted, partner=viewer.is_partner)
+    rows = session.execute(
+        select(StatementDocumentFile.file_name, StatementDocumentFile.json_sha256, StatementDocumentFile.content)
+        .where(
+            StatementDocumentFile.document_id == chosen.document_id,
+            StatementDocumentFile.content.is_not(None),
+        )
+        .order_by(StatementDocumentFile.created_at.desc(), StatementDocumentFile.file_sha256)
+    ).all()
+    files: dict[str, bytes] = {}
+    for name, json_sha, content in rows:  # newest first: the first match per name wins
+        if name in files:
+            continue
+        if json_sha == chosen.statement_json_sha256 or (name == "summary.csv"):
+            files[name] = content
+    return chosen, files
