@@ -19,7 +19,8 @@ on who exported it and `statements verify` by another user called a current docu
 Numbering must see across scopes (the next revision of a window, a number never given twice), so it
 goes through SECURITY DEFINER helpers owned by `aurora_migrate` that each reveal only a revision
 number, a count or an id, and only to a caller who may issue that partner's statements. Nobody
-updates or deletes an issued document (013 grants SELECT, INSERT only; no such policy exists).
+updates or deletes an issued document: the application keeps SELECT and INSERT only (013's grant;
+011's default privileges had added UPDATE and DELETE, revoked here) and no such policy exists.
 
 Frozen: nothing here imports `aurora_cli`. Downgrade drops the policies and functions and disables
 row-level security, leaving the tables as 013 made them.
@@ -192,6 +193,8 @@ def upgrade() -> None:
             END $$"""
         )
     for table, (read, insert) in POLICIES.items():
+        # 013 granted SELECT, INSERT; 011's default privileges had added UPDATE and DELETE besides.
+        op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {table} FROM {APP}")
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
         op.execute(f"CREATE POLICY {table}_read ON {table} FOR SELECT TO {APP} USING ({read})")
@@ -207,5 +210,6 @@ def downgrade() -> None:
             op.execute(f"DROP POLICY IF EXISTS {table}_{suffix} ON {table}")
         op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+        op.execute(f"GRANT UPDATE, DELETE ON {table} TO {APP}")  # as 011's default privileges left them
     for name, _ in reversed(FUNCTIONS):
         op.execute(f"DROP FUNCTION IF EXISTS {name}")
