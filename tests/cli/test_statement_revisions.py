@@ -56,6 +56,7 @@ def revised(shop, tmp_path):  # noqa: F811
     r = run(shop, "override", str(shop["lines"]["d2"]), "--amount", "1500000000000000000",
             "--reason", "validator offline for two hours", user="alice")
     assert r.exit_code == 0, r
+    recomputed = run(shop, "statements", "verify", str(r1), user="bob")  # before anything was re-issued
     draft = tmp_path / "r2-draft"
     assert export(shop, "pack", draft, user="alice").exit_code == 0
     partner_before_release = {
@@ -66,7 +67,8 @@ def revised(shop, tmp_path):  # noqa: F811
     move(shop, ("submit", "alice"), ("approve", "bob"), ("release", "bob"))
     r2 = tmp_path / "r2"
     assert export(shop, "pack", r2, user="alice").exit_code == 0
-    return {**shop, "r1": r1, "r2": r2, "draft": draft, "before_release": partner_before_release}
+    return {**shop, "r1": r1, "r2": r2, "draft": draft, "before_release": partner_before_release,
+            "recomputed": recomputed}
 
 
 def test_revisions_lists_both_with_their_facts_hashes_and_status_as_issued(revised):
@@ -107,6 +109,11 @@ def test_get_writes_the_old_revision_byte_for_byte_and_verify_says_not_current(r
     assert sentence == (
         f"statement.json is authentic (statement {NUMBER}) but not current: "
         "revision 2 has replaced it after a change of figures."
+    )
+    recomputed = revised["recomputed"]  # reopened and overridden, not yet exported again
+    assert recomputed.exit_code == 1 and one_line(recomputed.stderr) == (
+        f"statement.json is authentic (statement {NUMBER}) but not current: its figures have changed since it"
+        " was issued; the next export issues a new revision."
     )
     current = run(revised, "statements", "verify", str(revised["r2"]), user="bob")
     assert current.exit_code == 0
