@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +12,7 @@ import typer
 from aurora_cli.cli.exit_codes import UsageError
 from aurora_cli.cli.finance_words import in_flag_words
 from aurora_cli.cli.frame import Runtime, command
-from aurora_cli.cli.options import Chain, Month, Out, PeriodSelector, RequiredPartner
+from aurora_cli.cli.options import Chain, Month, Out, PeriodSelector, RequiredPartner, _month_shape
 from aurora_cli.domain.permissions import Permission
 from aurora_cli.services import exports
 from aurora_cli.services.statements import Viewer
@@ -29,6 +30,12 @@ class StatementFormat(StrEnum):
 class PnlFormat(StrEnum):
     CSV = "csv"
     JSON = "json"
+
+
+def _quarter_shape(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"\d{4}Q[1-4]", value.upper()):
+        raise typer.BadParameter(f"{value!r} is not a quarter: write the year, Q and 1 to 4, e.g. 2025Q3.")
+    return value
 
 
 def _out_path(out: str) -> Path | None:
@@ -69,17 +76,23 @@ def export_statement(
     out: Out,
     period: PeriodSelector = None,
     month: Month = None,
-    quarter: Annotated[str | None, typer.Option("--quarter", help="A UTC quarter, e.g. 2025Q3.")] = None,
-    from_month: Annotated[
-        str | None, typer.Option("--from", help="First month (YYYY-MM), with --to.")
+    quarter: Annotated[
+        str | None, typer.Option("--quarter", help="A UTC quarter, e.g. 2025Q3.", callback=_quarter_shape)
     ] = None,
-    to_month: Annotated[str | None, typer.Option("--to", help="Last month (YYYY-MM), with --from.")] = None,
+    from_month: Annotated[
+        str | None, typer.Option("--from", help="First month (YYYY-MM), with --to.", callback=_month_shape)
+    ] = None,
+    to_month: Annotated[
+        str | None, typer.Option("--to", help="Last month (YYYY-MM), with --from.", callback=_month_shape)
+    ] = None,
 ) -> None:
     chosen = [x for x in (period, month, quarter) if x is not None] + (
         [from_month] if from_month or to_month else []
     )
     if len(chosen) != 1 or (from_month is None) != (to_month is None):
         raise UsageError("give exactly one of --period, --month, --quarter, or --from with --to.")
+    if from_month is not None and to_month is not None and to_month < from_month:
+        raise UsageError(f"--to {to_month} is before --from {from_month}: give the earlier month first.")
     issuer = rt.settings.issuer
     with rt.transaction() as session:
         result = exports.export_statement(

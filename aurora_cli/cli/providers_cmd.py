@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from aurora_cli.cli.exit_codes import ExitCode
 from aurora_cli.cli.frame import Runtime, command
@@ -53,6 +54,6 @@ def providers_check(
     rows = [r.to_json() for r in results]
     rt.output.listing(rows, ["provider_name", "is_enabled", "reachable", "latency_ms", "detail"], title="Providers")
     down = [r for r in results if r.reachable is False and r.is_enabled]
-    for r in down:
-        rt.output.err.print(f"[red]offline:[/red] {r.detail}", highlight=False)
+    for r in down:  # a human sentence: --quiet leaves only the exit code
+        rt.output.say(f"[red]offline:[/red] {escape(r.detail)}")
     return int(ExitCode.ERROR if down else ExitCode.OK)

@@ -20,8 +20,9 @@ from aurora_cli.cli.options import Chain, ChainSelector, Month, Partner, PeriodS
 from aurora_cli.domain.permissions import Permission
 from aurora_cli.errors import NotFound
 from aurora_cli.render.statement_table import emit_statements, statement_total
-from aurora_cli.services import statements
+from aurora_cli.services import exports, statements
 from aurora_cli.services.statements import Viewer
+from aurora_cli.services.statements.document import REVISION_COLUMNS, statement_revisions
 from aurora_cli.services.statements.verify import verify_statement_file
 
 statements_app = typer.Typer(help="Partner commission statements and their workflow.", no_args_is_help=True)
@@ -315,6 +316,82 @@ def verify(
             }
         )
     return ExitCode.OK if verdict.ok else ExitCode.ERROR
+
+
+StatementNumber = Annotated[
+    str,
+    typer.Argument(
+        metavar="NUMBER", help="The statement number printed on it, e.g. AUR-ETH-2025-09-HELIOS-01 (or …-01-R2)."
+    ),
+]
+
+
+@command(
+    statements_app,
+    "revisions",
+    path="statements revisions",
+    permission=Permission.READ_COMMISSIONS,
+    help="The revisions of a statement number: status as issued, facts hash, dates, which one replaced it.\n\n"
+    "\b\nExamples:\n  aurora statements revisions AUR-ETH-2025-09-HELIOS-01\n"
+    "  aurora --format json statements revisions AUR-ETH-2025-09-HELIOS-01-R2",
+)
+def revisions(rt: Runtime, number: StatementNumber) -> None:
+    with rt.transaction() as session:
+        found = statement_revisions(session, number, Viewer.of(rt.user))
+    rt.output.listing(
+        [r.as_row() for r in found],
+        REVISION_COLUMNS,
+        title=f"Revisions of {found[0].statement_number}",
+        table_columns=[
+            "statement_number",
+            "status",
+            "facts_sha256",
+            "created_at",
+            "last_issued_at",
+            "issues",
+            "superseded_by",
+        ],
+    )
+    newest = found[-1]
+    rt.output.say(
+        f"Retrieve one as issued: `aurora statements get {newest.statement_number.rsplit('-R', 1)[0]} "
+        f"--revision {newest.revision} --out DIR`."
+    )
+
+
+@command(
+    statements_app,
+    "get",
+    path="statements get",
+    permission=Permission.READ_COMMISSIONS,
+    help="Write a statement revision into a folder byte for byte as it was issued (statement.pdf, lines.csv, "
+    "summary.csv, statement.json and SHA256SUMS; `sha256sum -c SHA256SUMS` passes on it).\n\n"
+    "\b\nExamples:\n  aurora statements get AUR-ETH-2025-09-HELIOS-01 --revision 1 --out helios-r1\n"
+    "  (cd helios-r1 && sha256sum -c SHA256SUMS)\n"
+    "  aurora statements verify helios-r1   # authentic; exit 1 if a later revision replaced it",
+)
+def get(
+    rt: Runtime,
+    number: StatementNumber,
+    out: Annotated[Path, typer.Option("--out", help="The folder to write the files into (created if new).")],
+    revision: Annotated[
+        int | None,
+        typer.Option("--revision", min=1, help="Which revision (1, 2, …); default: the number's suffix, else the newest."),
+    ] = None,
+) -> None:
+    with rt.transaction() as session:
+        result, chosen = exports.export_issued_revision(
+            session, number=number, revision=revision, out=out, viewer=Viewer.of(rt.user), audit=rt.trail
+        )
+    rt.output.say(
+        f"Wrote statement {chosen.statement_number} (revision {chosen.revision}, {chosen.status} as issued) to "
+        f"{result.path}: {', '.join(result.files)} and SHA256SUMS."
+    )
+    if chosen.superseded_by is not None:
+        rt.output.say(f"Revision {chosen.superseded_by} has replaced it.")
+    rt.output.say(f"statement.json SHA-256: {result.sha256}")
+    if rt.output.is_machine:
+        rt.output.single(result.audit_after() | {"revision": chosen.revision, "superseded_by": chosen.superseded_by})
 
 
 def register(app: typer.Typer) -> None:

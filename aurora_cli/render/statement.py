@@ -491,7 +491,7 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def line_rows(doc: StatementDocument) -> list[list[str]]:
+def line_rows(doc: StatementDocument) -> list[list[str | int]]:
     rows = []
     for chain in doc.chains:
         for rule, line in chain.lines:
@@ -506,14 +506,14 @@ def line_rows(doc: StatementDocument) -> list[list[str]]:
                     period.status if period else "",
                     _bool(period.provisional) if period else "",
                     rule.agreement_name,
-                    str(rule.agreement_version),
-                    str(rule.rule_order),
+                    rule.agreement_version,
+                    rule.rule_order,
                     rule.component,
                     rule.attribution,
                     line.validator_key or "",
                     _plain(line.base_native),
                     _plain(line.share),
-                    "" if rule.rate_bps is None else str(rule.rate_bps),
+                    "" if rule.rate_bps is None else rule.rate_bps,
                     _plain(line.pre_override_native),
                     _plain(line.final_native),
                     _plain(chain.display(line.final_native)),
@@ -527,7 +527,7 @@ def line_rows(doc: StatementDocument) -> list[list[str]]:
     return rows
 
 
-def summary_rows(doc: StatementDocument) -> list[list[str]]:
+def summary_rows(doc: StatementDocument) -> list[list[str | int]]:
     rows = []
     for chain in doc.chains:
         for rule in chain.rules:
@@ -538,8 +538,8 @@ def summary_rows(doc: StatementDocument) -> list[list[str]]:
                     chain.chain_id,
                     rule.period_identifier,
                     rule.agreement_name,
-                    str(rule.agreement_version),
-                    str(rule.rule_order),
+                    rule.agreement_version,
+                    rule.rule_order,
                     rule.component,
                     rule.attribution,
                     rule.schedule_text(chain.native_unit),
@@ -556,7 +556,7 @@ def summary_rows(doc: StatementDocument) -> list[list[str]]:
                     _plain(chain.display(rule.final_total)),
                     chain.native_unit,
                     chain.display_unit,
-                    str(len(rule.lines)),
+                    len(rule.lines),
                 ]
             )
         total = chain.total_native
@@ -585,21 +585,25 @@ def summary_rows(doc: StatementDocument) -> list[list[str]]:
                 _plain(chain.display(total)),
                 chain.native_unit,
                 chain.display_unit,
-                str(len(chain.lines)),
+                len(chain.lines),
             ]
         )
     return rows
 
 
-def _write_csv(path: str | Path, columns: tuple[str, ...], rows: list[list[str]]) -> None:
+def _write_csv(path: str | Path, columns: tuple[str, ...], rows: list[list[str | int]]) -> None:
+    """A plain RFC 4180 CSV. Every text field is quoted, amounts included; counts (version, rule
+    order, rate in bps, line count) are not. Why: a spreadsheet keeps 15 significant digits of a
+    number, and wei amounts have 20, so opened with "format quoted field as text" (LibreOffice) every
+    amount stays the exact string Aurora wrote while the counts stay numbers. CSV readers just see
+    the values; the header row is unquoted (its names never need it)."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(columns)
-        writer.writerows(rows)
+        csv.writer(fh).writerow(columns)
+        csv.writer(fh, quoting=csv.QUOTE_NONNUMERIC).writerows(rows)
 
 
 def write_lines_csv(doc: StatementDocument, path: str | Path) -> None:
-    """One header row, one row per commission line, amounts as plain decimal strings."""
+    """One header row, one row per commission line, amounts as plain decimal strings (quoted)."""
     _write_csv(path, LINE_COLUMNS, line_rows(doc))
 
 

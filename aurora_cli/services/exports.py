@@ -47,8 +47,10 @@ from aurora_cli.services.statements import (
     no_statement,
 )
 from aurora_cli.services.statements.document import (
+    IssuedRevision,
     Window,
     build_document,
+    issued_revision_files,
     number_document,
     record_issued_files,
     statement_window,
@@ -202,18 +204,19 @@ def export_statement(
     json_bytes = statement_json_bytes(doc)
     json_sha = hashlib.sha256(json_bytes).hexdigest()
     files: dict[str, str] = {}
+    issued: dict[str, bytes] = {"statement.json": json_bytes}  # every issued file's bytes are kept
     if fmt == "pack":
-        path = _write_pack(doc, out, files)  # type: ignore[arg-type]
+        path = _write_pack(doc, out, files, issued)  # type: ignore[arg-type]
         content = (path / "SHA256SUMS").read_bytes()
     else:
         path, content = write_atomically(out, lambda target: _STATEMENT_WRITERS[fmt](doc, target))
         files[_FILE_NAMES[fmt]] = hashlib.sha256(content).hexdigest()
+        issued[_FILE_NAMES[fmt]] = content
     record_issued_files(
         session,
         doc,
         json_sha,
-        {name: (sha, json_bytes if name == "statement.json" else None) for name, sha in files.items()}
-        | {"statement.json": (json_sha, json_bytes)},
+        {name: (hashlib.sha256(data).hexdigest(), data) for name, data in issued.items()},
     )
     result = ExportResult(
         kind="statement",
@@ -239,19 +242,72 @@ def export_statement(
     return result
 
 
-def _write_pack(doc: StatementDocument, out: Path, files: dict[str, str]) -> Path:
+def _write_pack(doc: StatementDocument, out: Path, files: dict[str, str], issued: dict[str, bytes]) -> Path:
+    folder = _pack_folder(out)
+    for name, writer in _PACK_WRITERS.items():
+        _, content = write_atomically(folder / name, lambda target, w=writer: w(doc, target))
+        files[name] = hashlib.sha256(content).hexdigest()
+        issued[name] = content
+    _write_sums(folder, files)
+    return folder
+
+
+def export_issued_revision(
+    session: Session,
+    *,
+    number: str,
+    revision: int | None,
+    out: Path,
+    viewer: Viewer,
+    audit: Recorder | None = None,
+) -> tuple[ExportResult, IssuedRevision]:
+    """Write one revision of a statement number into the folder `out`, byte for byte as it was
+    issued (the kept files and a SHA256SUMS over them), so `sha256sum -c SHA256SUMS` passes."""
+    chosen, issued = issued_revision_files(session, number, revision, viewer)
+    folder = _pack_folder(out)
+    files: dict[str, str] = {}
+    for name in PACK_FILES:
+        if name in issued:
+            write_atomically(folder / name, lambda target, data=issued[name]: target.write_bytes(data))
+            files[name] = hashlib.sha256(issued[name]).hexdigest()
+    sums = _write_sums(folder, files)
+    result = ExportResult(
+        kind="statement",
+        format="pack",
+        scope=f"{chosen.statement_number} (revision {chosen.revision}, as issued)",
+        path=folder,
+        content=sums,
+        sha256=chosen.statement_json_sha256 or "",
+        rows=0,
+        statement_number=chosen.statement_number,
+        provisional=bool(chosen.provisional),
+        files=files,
+    )
+    if audit is not None:
+        audit(
+            session,
+            action="EXPORT_STATEMENT",
+            resource_type="statement",
+            resource_id=chosen.statement_number[:100],
+            after=result.audit_after() | {"revision": chosen.revision, "retrieved": True},
+        )
+    return result, chosen
+
+
+def _pack_folder(out: Path) -> Path:
     folder = out.expanduser().absolute()
     if folder.exists() and not folder.is_dir():
         raise InvalidField("out", f"{out} is a file: a pack is written into a folder.")
     if not folder.parent.is_dir():
         raise InvalidField("out", f"{out}: the folder {folder.parent} does not exist.")
     folder.mkdir(exist_ok=True)
-    for name, writer in _PACK_WRITERS.items():
-        _, content = write_atomically(folder / name, lambda target, w=writer: w(doc, target))
-        files[name] = hashlib.sha256(content).hexdigest()
-    sums = "".join(f"{files[name]}  {name}\n" for name in PACK_FILES).encode()
-    write_atomically(folder / "SHA256SUMS", lambda target: target.write_bytes(sums))
     return folder
+
+
+def _write_sums(folder: Path, files: dict[str, str]) -> bytes:
+    sums = "".join(f"{files[name]}  {name}\n" for name in PACK_FILES if name in files).encode()
+    write_atomically(folder / "SHA256SUMS", lambda target: target.write_bytes(sums))
+    return sums
 
 
 def _visible_partner(session: Session, name: str, chain_id: str, viewer: Viewer) -> Partner:

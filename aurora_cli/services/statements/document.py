@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,6 @@ from aurora_cli.db.models import (
     PartnerCommissionLine,
     PartnerCommissionStatement,
     StatementDocumentFile,
-    User,
 )
 from aurora_cli.db.models import (
     StatementDocument as DocumentRow,
@@ -45,7 +44,7 @@ from aurora_cli.domain.tiers import (
     commission_before_limits,
     rate_reached_bps,
 )
-from aurora_cli.errors import NotFound
+from aurora_cli.errors import NotFound, PermissionDenied
 from aurora_cli.render.statement import (
     ChainSection,
     Party,
@@ -257,8 +256,9 @@ def _roles(session: Session, statements: list[PartnerCommissionStatement]) -> di
     ids = {getattr(s, f"{step}_by") for s in statements for step in _STEPS} - {None}
     if not ids:
         return {}
-    rows = session.execute(select(User.user_id, User.role).where(User.user_id.in_(ids)))
-    return {user_id: ROLE_TITLES.get(str(role.value), str(role.value).title()) for user_id, role in rows}
+    # Through revision 014's definer helper: the users row itself is visible to its own user only.
+    rows = session.execute(text("SELECT user_id, role FROM aurora_user_roles(:ids)"), {"ids": list(ids)})
+    return {user_id: ROLE_TITLES.get(role, role.title()) for user_id, role in rows}
 
 
 def _period_info(
@@ -452,17 +452,22 @@ def _chain_key(built: BuiltDocument) -> str:
     return "+".join(s.chain_id for s in built.document.chains)
 
 
-def latest_revision(session: Session, built: BuiltDocument) -> DocumentRow | None:
-    return session.scalar(
-        select(DocumentRow)
-        .where(
-            DocumentRow.partner_id == built.partner_id,
-            DocumentRow.chain_id == built.document.chains[0].chain_id,
-            DocumentRow.window_key == _window_key(built),
-        )
-        .order_by(DocumentRow.revision.desc())
-        .limit(1)
-    )
+@dataclass(frozen=True)
+class RevisionRef:
+    document_id: uuid.UUID
+    statement_number: str
+    revision: int
+    facts_sha256: str
+
+
+def latest_revision(session: Session, built: BuiltDocument) -> RevisionRef | None:
+    """The latest revision of this partner, chain and window, whoever issued it (revision 014's
+    definer helper: a PARTNER's scope alone would not see a revision never released to it)."""
+    row = session.execute(
+        text("SELECT * FROM aurora_statement_latest_revision(:partner, :chain, :window)"),
+        {"partner": built.partner_id, "chain": built.document.chains[0].chain_id, "window": _window_key(built)},
+    ).first()
+    return None if row is None else RevisionRef(row[0], row[1], row[2], row[3])
 
 
 def _window_key(built: BuiltDocument) -> str:
@@ -484,15 +489,14 @@ def number_document(
         first = built.document.chains[0]
         code = "MULTI" if len(built.document.chains) > 1 else _chain_code(first)
         stem = f"{prefix}-{code}-{built.window.code}-{_slug(built.document.partner.name)}"
-        taken = session.scalar(
-            select(func.count(func.distinct(DocumentRow.partner_id))).where(
-                DocumentRow.statement_number.like(f"{stem}-%")
-            )
-        )
+        taken = session.scalar(text("SELECT aurora_statement_numbers_taken(:stem)"), {"stem": stem})
         number, revision = f"{stem}-{(taken or 0) + 1:02d}", 1
     if persist:
-        session.add(
-            DocumentRow(
+        # A plain INSERT with the id chosen here: no RETURNING, which row-level security would check
+        # against the read policy (a PARTNER reads a document only once it was issued RELEASED).
+        session.execute(
+            insert(DocumentRow).values(
+                document_id=uuid.uuid4(),
                 statement_number=number,
                 revision=revision,
                 partner_id=built.partner_id,
@@ -501,7 +505,6 @@ def number_document(
                 facts_sha256=built.facts_sha256,
             )
         )
-        session.flush()
     return _numbered(built.document, number, revision)
 
 
@@ -510,32 +513,50 @@ def _numbered(document: StatementDocument, number: str, revision: int) -> Statem
     return replace(document, statement_number=shown, revision=revision)
 
 
+def base_number(shown: str) -> tuple[str, int | None]:
+    """"AUR-…-01-R2" -> ("AUR-…-01", 2); a number without a revision suffix -> (number, None)."""
+    match = re.fullmatch(r"(.+)-R(\d+)", shown)
+    return (match[1], int(match[2])) if match else (shown, None)
+
+
 def record_issued_files(
     session: Session,
     document: StatementDocument,
     json_sha256: str,
     files: dict[str, tuple[str, bytes | None]],
 ) -> None:
-    """Remember every issued file (name -> (sha256, content kept or None)) for `statements verify`."""
-    base = (
-        document.statement_number.rsplit("-R", 1)[0] if document.revision > 1 else document.statement_number
-    )
+    """Remember every issued file (name -> (sha256, bytes)) for `statements verify` and for
+    `statements get`, which writes an old revision again byte for byte. statement.json goes first:
+    the other files are admitted (row-level security, revision 014) by the status it was issued in."""
+    base = base_number(document.statement_number)[0] if document.revision > 1 else document.statement_number
     document_id = session.scalar(
-        select(DocumentRow.document_id).where(
-            DocumentRow.statement_number == base, DocumentRow.revision == document.revision
+        text("SELECT aurora_statement_document_id(:number, :revision)"),
+        {"number": base, "revision": document.revision},
+    )
+    known = set(
+        session.scalars(
+            text("SELECT aurora_issued_files_known(:shas)"), {"shas": [sha for sha, _ in files.values()]}
         )
     )
-    for name, (sha, content) in files.items():
+    ordered = sorted(
+        ((name, item) for name, item in files.items() if item[0] not in known),
+        key=lambda pair: pair[0] != "statement.json",
+    )
+    for chunk in (ordered[:1], ordered[1:]):  # two statements: the second must see the first's row
+        if not chunk:
+            continue
         session.execute(
-            insert(StatementDocumentFile)
-            .values(
-                file_sha256=sha,
-                document_id=document_id,
-                file_name=name,
-                json_sha256=json_sha256,
-                content=content,
-            )
-            .on_conflict_do_nothing(index_elements=["file_sha256"])
+            insert(StatementDocumentFile),
+            [
+                {
+                    "file_sha256": sha,
+                    "document_id": document_id,
+                    "file_name": name,
+                    "json_sha256": json_sha256,
+                    "content": content,
+                }
+                for name, (sha, content) in chunk
+            ],
         )
 
 
@@ -555,3 +576,148 @@ def issued_json(session: Session, json_sha256: str) -> bytes | None:
             StatementDocumentFile.file_name == "statement.json",
         )
     )
+
+
+# -- issued revisions: listing and retrieval ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedRevision:
+    """One revision of a statement number as issued; status and dates are those of its latest issue."""
+
+    statement_number: str  # as printed: with the -R<n> suffix from revision 2 on
+    revision: int
+    chain_id: str
+    facts_sha256: str
+    created_at: datetime
+    status: str | None  # the status the latest issued statement.json carries
+    statement_date: str | None
+    provisional: bool | None
+    issues: int  # how many different statement.json files were issued for it
+    first_issued_at: datetime | None
+    last_issued_at: datetime | None
+    statement_json_sha256: str | None
+    superseded_by: int | None  # the newest revision, when this one is not it
+    document_id: uuid.UUID
+
+    def as_row(self) -> dict[str, Any]:
+        return {c: getattr(self, c) for c in REVISION_COLUMNS}
+
+
+REVISION_COLUMNS = [
+    "statement_number",
+    "revision",
+    "status",
+    "provisional",
+    "chain_id",
+    "facts_sha256",
+    "statement_json_sha256",
+    "created_at",
+    "statement_date",
+    "first_issued_at",
+    "last_issued_at",
+    "issues",
+    "superseded_by",
+]
+
+_REVISIONS = """
+SELECT d.document_id, d.statement_number, d.revision, d.chain_id, d.facts_sha256, d.created_at,
+       j.file_sha256 AS json_sha256, j.data ->> 'status' AS status, j.data ->> 'statement_date' AS statement_date,
+       (j.data ->> 'provisional')::boolean AS provisional, a.issues, a.first_at, a.last_at
+FROM statement_documents d
+LEFT JOIN LATERAL (
+    SELECT f.file_sha256, convert_from(f.content, 'UTF8')::jsonb AS data FROM statement_document_files f
+    WHERE f.document_id = d.document_id AND f.file_name = 'statement.json' AND f.content IS NOT NULL
+    ORDER BY f.created_at DESC, f.file_sha256 LIMIT 1
+) j ON true
+LEFT JOIN LATERAL (
+    SELECT count(*) AS issues, min(f.created_at) AS first_at, max(f.created_at) AS last_at
+    FROM statement_document_files f WHERE f.document_id = d.document_id AND f.file_name = 'statement.json'
+) a ON true
+WHERE d.statement_number = :number
+  AND (CAST(:partner AS uuid) IS NULL OR d.partner_id = CAST(:partner AS uuid))
+  AND (CAST(:chains AS text[]) IS NULL OR d.chain_id = ANY (CAST(:chains AS text[])))
+ORDER BY d.revision
+"""
+
+
+def _no_revision(number: str, revision: int | None, *, partner: bool) -> Exception:
+    # A PARTNER learns nothing about numbers it may not see: another partner's, a revision never
+    # released to it and a number that does not exist get the same sentence (and exit code).
+    which = number if revision is None else f"{number} revision {revision}"
+    sentence = (
+        f"there is no issued statement {which} that you may see: the number is printed on the statement, "
+        "e.g. AUR-SOL-2025-09-HELIOS-01."
+    )
+    return PermissionDenied(sentence) if partner else NotFound(sentence)
+
+
+def statement_revisions(session: Session, number: str, viewer: Any) -> list[IssuedRevision]:
+    """Every revision of `number` the viewer may see (row-level security, revision 014), oldest first.
+
+    `number` may carry a revision suffix (`…-01-R2`); the listing is of the whole number either way.
+    """
+    base, _ = base_number(number.strip())
+    rows = session.execute(
+        text(_REVISIONS),
+        {
+            "number": base,
+            "partner": (viewer.partner_id or str(uuid.UUID(int=0))) if viewer.is_partner else None,
+            "chains": list(viewer.allowed_chain_ids) if viewer.allowed_chain_ids is not None else None,
+        },
+    ).mappings()
+    found = list(rows)
+    if not found:
+        raise _no_revision(base, None, partner=viewer.is_partner)
+    newest = max(r["revision"] for r in found)
+    return [
+        IssuedRevision(
+            statement_number=base if r["revision"] == 1 else f"{base}-R{r['revision']}",
+            revision=r["revision"],
+            chain_id=r["chain_id"],
+            facts_sha256=r["facts_sha256"],
+            created_at=r["created_at"],
+            status=r["status"],
+            statement_date=r["statement_date"],
+            provisional=r["provisional"],
+            issues=r["issues"] or 0,
+            first_issued_at=r["first_at"],
+            last_issued_at=r["last_at"],
+            statement_json_sha256=r["json_sha256"],
+            superseded_by=newest if r["revision"] < newest else None,
+            document_id=r["document_id"],
+        )
+        for r in found
+    ]
+
+
+def issued_revision_files(
+    session: Session, number: str, revision: int | None, viewer: Any
+) -> tuple[IssuedRevision, dict[str, bytes]]:
+    """The files of one revision exactly as last issued: its latest statement.json and, of each other
+    file, the one issued with that statement.json (summary.csv has no status, so any issue's is the
+    same bytes). `revision` None: the suffix of `number`, else the newest revision."""
+    base, suffix = base_number(number.strip())
+    wanted = revision if revision is not None else suffix
+    try:
+        revisions = statement_revisions(session, base, viewer)
+    except (NotFound, PermissionDenied):
+        raise _no_revision(base, wanted, partner=viewer.is_partner) from None
+    chosen = revisions[-1] if wanted is None else next((r for r in revisions if r.revision == wanted), None)
+    if chosen is None or chosen.statement_json_sha256 is None:
+        raise _no_revision(base, wanted, partner=viewer.is_partner)
+    rows = session.execute(
+        select(StatementDocumentFile.file_name, StatementDocumentFile.json_sha256, StatementDocumentFile.content)
+        .where(
+            StatementDocumentFile.document_id == chosen.document_id,
+            StatementDocumentFile.content.is_not(None),
+        )
+        .order_by(StatementDocumentFile.created_at.desc(), StatementDocumentFile.file_sha256)
+    ).all()
+    files: dict[str, bytes] = {}
+    for name, json_sha, content in rows:  # newest first: the first match per name wins
+        if name in files:
+            continue
+        if json_sha == chosen.statement_json_sha256 or (name == "summary.csv"):
+            files[name] = content
+    return chosen, files

@@ -85,7 +85,7 @@ def _verify_file(session: Session, name: str, content: bytes) -> Verdict:
             True, False, f"{name} is authentic ({shown}), but its data is no longer on record.", shown
         )
     data = read_statement_data(json_content)
-    current_sha = _current_sha(session, row, data)
+    current_sha, current_facts = _current(session, row, data)
     if current_sha == issued.json_sha256:
         return Verdict(
             True, True, f"{name} is authentic and current: statement {shown}, status {data['status']}.", shown
@@ -93,6 +93,10 @@ def _verify_file(session: Session, name: str, content: bytes) -> Verdict:
     latest = latest_revision_of(session, row)
     if latest is not None and latest.revision > row.revision:
         why = f"revision {latest.revision} has replaced it after a change of figures"
+    elif current_facts is not None and current_facts != row.facts_sha256:
+        why = "its figures have changed since it was issued; the next export issues a new revision"
+    elif current_facts is None:
+        why = "the statement it shows no longer exists in that form; export it again"
     else:
         why = "its status or approvals have changed since it was issued; export it again"
     return Verdict(True, False, f"{name} is authentic (statement {shown}) but not current: {why}.", shown)
@@ -111,7 +115,8 @@ def latest_revision_of(session: Session, row: DocumentRow) -> DocumentRow | None
     )
 
 
-def _current_sha(session: Session, row: DocumentRow, data: dict) -> str | None:
+def _current(session: Session, row: DocumentRow, data: dict) -> tuple[str | None, str | None]:
+    """The statement.json hash and the facts hash the same statement has when rebuilt now."""
     kind, _, value = row.window_key.split("|")[0].partition(":")
     if kind == "months":
         first, _, last = value.partition("..")
@@ -129,6 +134,6 @@ def _current_sha(session: Session, row: DocumentRow, data: dict) -> str | None:
             issuer=Party(**issuer),
         )
     except NotFound:
-        return None
+        return None, None
     prefix = row.statement_number.split("-", 1)[0]
-    return statement_sha256(number_document(session, built, prefix=prefix, persist=False))
+    return statement_sha256(number_document(session, built, prefix=prefix, persist=False)), built.facts_sha256
