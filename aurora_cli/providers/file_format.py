@@ -545,7 +545,8 @@ FAST_REWARDS_SQL = f"""
            || (j->>'rewards_native') || '","staker_address":'
            || coalesce('"' || (j->>'staker_address') || '"', 'null')
            || ',"validator_key":"' || (j->>'validator_key') || '"}}' AS record,
-           j->>'staker_address' AS staker_address, (j->>'commission_native')::numeric AS commission_native
+           j->>'staker_address' AS staker_address, (j->>'rewards_native')::numeric AS rewards_native,
+           (j->>'commission_native')::numeric AS commission_native
     FROM (
         SELECT line_no, line, CASE WHEN {{shape_check}} THEN line::jsonb END AS j
         FROM import_raw WHERE validator_key IS NULL OFFSET 0

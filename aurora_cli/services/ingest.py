@@ -6,7 +6,10 @@ canonical JSON), and skipping a payload whose hash equals the latest staged one 
 adapters; the file importer streams lines through COPY and groups them set-based in SQL, so memory
 stays flat however large the file is. Lines that break the file-level rules normalization would
 reject the payload for (a second FEES/MEV/META record or REWARDS staker for a validator, commission
-both per delegator and in aggregate) are invalid lines like parse errors, found in SQL too. Writes
+both per delegator and in aggregate) are invalid lines like parse errors, found in SQL too, and so are
+lines whose semantics are wrong (a commission above the rewards, a validator key not well-formed for
+the chain). A refused file leaves no new period behind: a period this import would create is
+created in the load transaction, and the refusal is then a FAILED run without a period. Writes
 the run's audit row through the caller's trail. Never prints or names a flag; progress goes through a
 callback.
 """
@@ -26,6 +29,7 @@ from sqlalchemy.orm import Session
 from aurora_cli.db.engine import transaction
 from aurora_cli.db.models import CanonicalPeriod, ChainProviderMapping, IngestionRun, Provider, StagingPayload
 from aurora_cli.domain.canonical_json import canonical_json, sha256_hex
+from aurora_cli.domain.validator_keys import chain_family, validator_key_problem
 from aurora_cli.errors import InvalidInput, NotFound, param
 from aurora_cli.providers import file as file_provider
 from aurora_cli.providers.file_format import (
@@ -39,7 +43,14 @@ from aurora_cli.providers.file_format import (
     scan_import_file,
 )
 from aurora_cli.services.audit import Recorder
-from aurora_cli.services.periods import get_period, resolve_period
+from aurora_cli.services.periods import (
+    check_identifier,
+    derived_bounds,
+    find_period,
+    get_chain,
+    get_period,
+    resolve_period,
+)
 from aurora_cli.services.progress import Progress
 
 MAX_REPORTED_ERRORS = 50
@@ -117,7 +128,13 @@ _ABANDON_STALE_RUNS = text(
 
 
 def start_run(
-    session: Session, chain_id: str, period_id: uuid.UUID, provider: Provider, metadata: dict
+    session: Session,
+    chain_id: str,
+    period_id: uuid.UUID,
+    provider: Provider,
+    metadata: dict,
+    *,
+    run_id: uuid.UUID | None = None,
 ) -> IngestionRun:
     """A new RUNNING run; any older run of (chain, period, provider) left RUNNING is marked FAILED.
 
@@ -134,6 +151,7 @@ def start_run(
     ).all()
     extra: dict[str, Any] = {"abandoned_runs": sorted(str(r) for r in abandoned)} if abandoned else {}
     run = IngestionRun(
+        **({"run_id": run_id} if run_id is not None else {}),
         chain_id=chain_id,
         period_id=period_id,
         status="RUNNING",
@@ -355,18 +373,30 @@ def ingest_file(
     """
     if not path.is_file():
         raise InvalidInput(f"{path} does not exist or is not a file.")
+    run_metadata = {"file": str(path.resolve()), "strict": strict}
     with transaction(engine) as session:
-        period_row, created = resolve_period(session, chain_id, period)
+        existing = _existing_period(session, chain_id, period)
         provider = provider_for_chain(session, chain_id, file_provider.NAME)
-        run = start_run(
-            session, chain_id, period_row.period_id, provider, {"file": str(path.resolve()), "strict": strict}
-        )
-        run_id, period_id, provider_id = run.run_id, period_row.period_id, provider.provider_id
-    result = IngestResult(run_id, chain_id, period, file_provider.NAME, "RUNNING", period_created=created)
+        provider_id = provider.provider_id
+        if existing is not None:
+            # The run is visible (RUNNING) while the file loads, and stays FAILED if it is refused.
+            run = start_run(session, chain_id, existing.period_id, provider, run_metadata)
+            run_id, period_id = run.run_id, existing.period_id
+        else:
+            # A new period is created in the load transaction below, with its run: a refused file
+            # leaves neither behind; its refusal is recorded as a FAILED run without a period.
+            run_id, period_id = uuid.uuid4(), None
+    started_at = datetime.now(UTC)
+    result = IngestResult(run_id, chain_id, period, file_provider.NAME, "RUNNING")
 
     try:
         with transaction(engine) as session:
+            if period_id is None:
+                period_row, result.period_created = resolve_period(session, chain_id, period)
+                period_id = period_row.period_id
+                start_run(session, chain_id, period_id, provider, run_metadata, run_id=run_id)
             _load_lines(session, path, result, on_progress)
+            _check_lines(session, chain_id, result)
             _check_file_rules(session, result, drop=not strict)
             if result.invalid_count and strict:
                 # Nothing of this file is staged: the transaction rolls back.
@@ -404,7 +434,7 @@ def ingest_file(
                 )
     except _RefusedFile:
         result.status = "FAILED"
-        fail_run(engine, run_id, _errors_text(result), _run_metadata(result))
+        _record_failure(engine, result, existing, provider, _errors_text(result), run_metadata, started_at)
         raise InvalidInput(
             f"{path} has {result.invalid_count} invalid line(s); nothing was staged "
             f"(fix them, or use {param('skip_invalid')} to stage the good records).",
@@ -412,9 +442,63 @@ def ingest_file(
         ) from None
     except BaseException as exc:
         message = exc.message if isinstance(exc, InvalidInput) else f"{type(exc).__name__}: {exc}"
-        fail_run(engine, run_id, message, _run_metadata(result))
+        result.status = "FAILED"
+        _record_failure(engine, result, existing, provider, message, run_metadata, started_at)
         raise
     return result
+
+
+def _existing_period(session: Session, chain_id: str, identifier: str) -> CanonicalPeriod | None:
+    """The registered period, or None when ingesting will create it (its bounds follow from the
+    identifier); refuses an unknown chain, a malformed identifier or a period that cannot be created
+    with the same sentences as ``periods.resolve_period``."""
+    chain = get_chain(session, chain_id)
+    check_identifier(chain, identifier)
+    existing = find_period(session, chain_id, identifier)
+    if existing is None and derived_bounds(chain, identifier) is None:
+        raise NotFound(f"unknown period {identifier} of {chain_id}: add it with `aurora periods add`.")
+    return existing
+
+
+def _record_failure(
+    engine: Engine,
+    result: IngestResult,
+    existing: CanonicalPeriod | None,
+    provider: Provider,
+    message: str,
+    run_metadata: dict[str, Any],
+    started_at: datetime,
+) -> None:
+    """The refused or failed run: FAILED against the period that existed before, or, when this
+    invocation would have created the period (now rolled back), FAILED without a period, its
+    identifier kept in the run's metadata so `runs list` still names it."""
+    if existing is not None:
+        fail_run(engine, result.run_id, message, _run_metadata(result))
+        return
+    result.period_created = False
+    with transaction(engine) as session:
+        now = datetime.now(UTC)
+        session.add(
+            IngestionRun(
+                run_id=result.run_id,
+                chain_id=result.chain_id,
+                period_id=None,
+                status="FAILED",
+                started_at=started_at,
+                completed_at=now,
+                updated_at=now,
+                records_fetched=0,
+                records_staged=0,
+                error_message=message,
+                metadata_={
+                    "provider": provider.provider_name,
+                    **run_metadata,
+                    "period_identifier": result.period,
+                    "period_not_created": True,
+                    **_run_metadata(result),
+                },
+            )
+        )
 
 
 class _RefusedFile(Exception):
@@ -434,10 +518,10 @@ def _count_lines(path: Path) -> int:
 _IMPORT_TABLES = (
     "CREATE TEMP TABLE import_lines (line_no integer NOT NULL, validator_key text NOT NULL,"
     " data_type text NOT NULL, record text NOT NULL,"
-    " staker_address text, commission_native numeric) ON COMMIT DROP",
+    " staker_address text, rewards_native numeric, commission_native numeric) ON COMMIT DROP",
     # Lines as COPY'd: a RawLine (validator_key null, checked set-based) or a record Python parsed.
     "CREATE TEMP TABLE import_raw (line_no integer NOT NULL, line text NOT NULL, validator_key text,"
-    " data_type text, staker_address text, commission_native numeric) ON COMMIT DROP",
+    " data_type text, staker_address text, rewards_native numeric, commission_native numeric) ON COMMIT DROP",
 )
 _COPY_BUFFER_BYTES = 1 << 20
 
@@ -462,8 +546,8 @@ def _load_lines(session: Session, path: Path, result: IngestResult, on_progress:
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cur:
         with cur.copy(
-            "COPY import_raw (line_no, line, validator_key, data_type, staker_address, commission_native)"
-            " FROM STDIN"
+            "COPY import_raw (line_no, line, validator_key, data_type, staker_address, rewards_native,"
+            " commission_native) FROM STDIN"
         ) as copy:
             buffer: list[bytes] = []
             size = 0
@@ -471,7 +555,7 @@ def _load_lines(session: Session, path: Path, result: IngestResult, on_progress:
                 result.lines_read += 1
                 if isinstance(item, RawLine):
                     candidates += 1
-                    row = b"%d\t%s\t\\N\t\\N\t\\N\t\\N\n" % (item.line_no, item.text)
+                    row = b"%d\t%s\t\\N\t\\N\t\\N\t\\N\t\\N\n" % (item.line_no, item.text)
                 elif isinstance(item, LineError):
                     result.invalid_count += 1
                     if len(errors) < MAX_REPORTED_ERRORS:
@@ -492,8 +576,9 @@ def _load_lines(session: Session, path: Path, result: IngestResult, on_progress:
                 copy.write(b"".join(buffer))
     session.execute(
         text(
-            "INSERT INTO import_lines (line_no, validator_key, data_type, record, staker_address, commission_native)"
-            " SELECT line_no, validator_key, data_type, line, staker_address, commission_native"
+            "INSERT INTO import_lines (line_no, validator_key, data_type, record, staker_address, rewards_native,"
+            " commission_native)"
+            " SELECT line_no, validator_key, data_type, line, staker_address, rewards_native, commission_native"
             " FROM import_raw WHERE validator_key IS NOT NULL"
         )
     )
@@ -508,7 +593,10 @@ def _load_lines(session: Session, path: Path, result: IngestResult, on_progress:
 
 def _insert_fast_rewards(session: Session) -> int:
     """Run the set-based REWARDS check; the regex that proves each line is JSON runs only when needed."""
-    insert = "INSERT INTO import_lines (line_no, validator_key, data_type, record, staker_address, commission_native) "
+    insert = (
+        "INSERT INTO import_lines"
+        " (line_no, validator_key, data_type, record, staker_address, rewards_native, commission_native) "
+    )
     try:
         with session.begin_nested():
             return session.execute(text(insert + fast_rewards_sql(check_shape=False))).rowcount
@@ -526,6 +614,7 @@ def _parsed_row(line_no: int, record: AnyRecord) -> bytes:
         _copy_text(record.validator_key),
         record.data_type,
         _copy_text(record.staker_address) if rewards and record.staker_address is not None else "\\N",
+        str(record.rewards_native) if rewards else "\\N",
         str(record.commission_native) if rewards else "\\N",
     )
     return ("\t".join(fields) + "\n").encode("utf-8")
@@ -555,12 +644,71 @@ def _explain_rejected(session: Session, result: IngestResult) -> list[tuple[int,
         with (
             driver.cursor() as cur,
             cur.copy(
-                "COPY import_lines (line_no, record, validator_key, data_type, staker_address, commission_native)"
-                " FROM STDIN"
+                "COPY import_lines (line_no, record, validator_key, data_type, staker_address, rewards_native,"
+                " commission_native) FROM STDIN"
             ) as copy,
         ):
             copy.write(b"".join(rows))
     return errors
+
+
+# Line-level semantics the record models cannot see (SPEC §4, issue 10): a REWARDS record's commission
+# is part of its rewards, so never more; and the validator key must be well-formed for the chain's
+# family (domain.validator_keys: checked in Python once per distinct key, few per file). A line gets
+# one reason (a bad key first); such lines are invalid lines like parse errors, and are taken out of
+# ``import_lines`` before the file-level rules, which then judge only the lines that can be staged.
+_LINE_ERRORS = (
+    "CREATE TEMP TABLE import_line_errors (line_no integer NOT NULL, reason text NOT NULL) ON COMMIT DROP",
+    "CREATE TEMP TABLE import_bad_keys (validator_key text PRIMARY KEY, reason text NOT NULL) ON COMMIT DROP",
+)
+_BAD_KEY_LINES = text(
+    """
+    INSERT INTO import_line_errors (line_no, reason)
+    SELECT l.line_no, b.reason FROM import_lines l JOIN import_bad_keys b USING (validator_key)
+    """
+)
+_COMMISSION_ABOVE_REWARDS = text(
+    """
+    INSERT INTO import_line_errors (line_no, reason)
+    SELECT l.line_no,
+           format('commission_native %s is greater than rewards_native %s',
+                  l.commission_native, l.rewards_native)
+    FROM import_lines l
+    WHERE l.data_type = 'REWARDS' AND l.commission_native > l.rewards_native
+      AND NOT EXISTS (SELECT 1 FROM import_bad_keys b WHERE b.validator_key = l.validator_key)
+    """
+)
+
+
+def _check_lines(session: Session, chain_id: str, result: IngestResult) -> None:
+    """Report lines with a malformed validator key or a commission above the rewards; drop them from
+    ``import_lines`` (in strict mode the file is refused anyway)."""
+    for statement in _LINE_ERRORS:
+        session.execute(text(statement))
+    family = chain_family(chain_id)
+    if family is not None:
+        keys = session.scalars(text("SELECT DISTINCT validator_key FROM import_lines")).all()
+        bad = [
+            {"key": key, "reason": reason}
+            for key in keys
+            if (reason := validator_key_problem(family, key)) is not None
+        ]
+        if bad:
+            session.execute(
+                text("INSERT INTO import_bad_keys (validator_key, reason) VALUES (:key, :reason)"), bad
+            )
+            session.execute(_BAD_KEY_LINES)
+    session.execute(_COMMISSION_ABOVE_REWARDS)
+    count = session.scalar(text("SELECT count(*) FROM import_line_errors")) or 0
+    if not count:
+        return
+    shown = session.execute(
+        text("SELECT line_no, reason FROM import_line_errors ORDER BY line_no LIMIT :n"),
+        {"n": MAX_REPORTED_ERRORS},
+    ).all()
+    result.invalid_count += count
+    result.invalid_lines = sorted([*result.invalid_lines, *((n, r) for n, r in shown)])[:MAX_REPORTED_ERRORS]
+    session.execute(text("DELETE FROM import_lines WHERE line_no IN (SELECT line_no FROM import_line_errors)"))
 
 
 def _check_file_rules(session: Session, result: IngestResult, *, drop: bool) -> None:
@@ -646,7 +794,8 @@ def list_runs(
                 "run_id": run.run_id,
                 "chain_id": run.chain_id,
                 "period_id": run.period_id,
-                "period_identifier": identifier,
+                # A refused file's run has no period (none was created): its metadata names it.
+                "period_identifier": identifier or meta.get("period_identifier"),
                 "provider": meta.get("provider"),
                 "status": run.status,
                 "started_at": run.started_at,

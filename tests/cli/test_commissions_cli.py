@@ -19,11 +19,12 @@ import pytest
 from aurora_cli.db.engine import make_engine
 from aurora_cli.services.commissions import LINE_COLUMNS
 from aurora_cli.services.locks import period_lock
+from tests.validator_keys import solana_key
 
 SOL = "solana-mainnet"
 ETH = "ethereum-mainnet"
-V1 = "ValidatorOne1111111111111111111111111111111"
-V2 = "ValidatorTwo1111111111111111111111111111111"
+V1 = solana_key("V1")
+V2 = solana_key("V2")
 
 
 def q(db_url: str, query: str, *params):

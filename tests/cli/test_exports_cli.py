@@ -22,7 +22,8 @@ from pypdf import PdfReader
 
 from aurora_cli.render.statement import LINE_COLUMNS as CSV_COLUMNS
 from aurora_cli.services.pnl import PNL_COLUMNS
-from tests.statement_fixtures import ETH, V1, V2, Book, sql
+from tests.statement_fixtures import ETH, V2, Book, sql
+from tests.validator_keys import ethereum_key
 
 DAY1, DAY2 = "2025-09-01", "2025-09-02"
 TINY_BASE = "0.123456789012345678"  # 18 decimals
@@ -253,16 +254,17 @@ def test_export_refuses_missing_and_stale_statements(shop, tmp_path):
 
 
 def test_pnl_exports_as_csv_and_json_with_plain_amounts(shop, tmp_path):
+    eth_v1 = ethereum_key(1)  # the importer refuses a Solana key on an Ethereum day
     feed = tmp_path / "day1.jsonl"
     feed.write_text(
         json.dumps(
-            {"data_type": "FEES", "validator_key": V1, "total_fees_native": BIG_AMOUNT, "fee_count": 3}
+            {"data_type": "FEES", "validator_key": eth_v1, "total_fees_native": BIG_AMOUNT, "fee_count": 3}
         )
         + "\n"
         + json.dumps(
             {
                 "data_type": "MEV",
-                "validator_key": V1,
+                "validator_key": eth_v1,
                 "total_mev_native": "1000000000000000001",
                 "tip_count": 1,
             }

@@ -16,11 +16,12 @@ from aurora_cli.db.engine import make_engine
 from aurora_cli.devtools.synthetic import write_samples
 from aurora_cli.domain.canonical_json import canonical_json
 from aurora_cli.services.locks import period_lock
+from tests.validator_keys import ethereum_key, solana_key
 
 SOL = "solana-mainnet"
 ETH = "ethereum-mainnet"
-V1 = "ValidatorOne1111111111111111111111111111111"
-V2 = "ValidatorTwo1111111111111111111111111111111"
+V1 = solana_key("V1")
+V2 = solana_key("V2")
 
 
 def q(db_url: str, query: str, *params):
@@ -87,7 +88,7 @@ HAND_BUILT = [
         "data_type": "REWARDS",
         "validator_key": V2,
         "staker_address": "S3",
-        "rewards_native": "1",
+        "rewards_native": "99999999999999999999",  # a commission is part of the rewards: never more
         "commission_native": "12345678901234567890",
     },
 ]
@@ -284,17 +285,17 @@ def test_skip_invalid_keeps_the_good_lines_and_ends_partial(ops, tmp_path):
 
 
 def test_the_committed_bad_file_lists_every_bad_line(ops, repo):
-    r = ops(
-        "ingest",
-        "--chain",
-        ETH,
-        "--period",
-        "2025-06-01",
-        "--file",
-        str(repo / "config/samples/bad/bad-lines.jsonl"),
-    )
+    r = ops("ingest", "--chain", SOL, "--period", "850", "--file", str(repo / "config/samples/bad/bad-lines.jsonl"))
     assert r.exit_code == 1
-    assert r.stderr.count("  - line ") >= 14
+    assert "has 16 invalid line(s); nothing was staged" in r.stderr
+    listed = [int(line.split()[2].rstrip(":")) for line in r.stderr.splitlines() if line.startswith("  - line ")]
+    assert listed == [2, 3, *range(5, 17), 21, 22]
+    shown = " ".join(r.stderr.split())
+    assert "- line 21: commission_native 1500000000 is greater than rewards_native 1000000000" in shown
+    assert (
+        "- line 22: validator_key 'AuroraTest0000000000000000000000000000000000' is not a Solana vote"
+        " account key (base58, 32 bytes)" in shown
+    )
 
 
 def test_unknown_solana_epoch_is_refused_but_ethereum_days_are_derived(ops, tmp_path):
@@ -302,6 +303,9 @@ def test_unknown_solana_epoch_is_refused_but_ethereum_days_are_derived(ops, tmp_
     r = ops("ingest", "--chain", SOL, "--period", "999", "--file", str(f))
     assert r.exit_code == 1
     assert "unknown period 999 of solana-mainnet: add it with `aurora periods add`" in r.stderr
+    eth_keys = {V1: ethereum_key(1), V2: ethereum_key(2)}
+    eth = [{**record, "validator_key": eth_keys[record["validator_key"]]} for record in HAND_BUILT]
+    f = write_jsonl(tmp_path / "eth.jsonl", eth)
     r = ops("ingest", "--chain", ETH, "--period", "2025-06-07", "--file", str(f))
     assert r.exit_code == 0, r
     assert q(

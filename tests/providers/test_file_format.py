@@ -392,6 +392,10 @@ def test_committed_bad_lines_sample_gives_one_error_per_class():
         (18, "META"),
         (19, "REWARDS"),
         (20, "REWARDS"),
+        # Well-formed records whose meaning the importer refuses (commission above the rewards; a
+        # key that is not base58): tests/cli/test_pipeline_cli.py ingests the file.
+        (21, "REWARDS"),
+        (22, "REWARDS"),
     ]
 
 

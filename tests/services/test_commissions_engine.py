@@ -34,10 +34,11 @@ from aurora_cli.domain.agreement_file import parse_agreement_toml
 from aurora_cli.errors import NotFound
 from aurora_cli.services import agreements, commissions, pipeline
 from aurora_cli.services.config_apply import apply_config, read_config
+from tests.validator_keys import solana_key
 
 SOL = "solana-mainnet"
-V1 = "ValidatorOne1111111111111111111111111111111"
-V2 = "ValidatorTwo1111111111111111111111111111111"
+V1 = solana_key("V1")
+V2 = solana_key("V2")
 
 CLIENTS = f"""
 [[clients]]

@@ -18,8 +18,14 @@ from aurora_cli.providers.file_format import (
     parse_line,
     record_payload,
 )
+from tests.validator_keys import solana_key
 
-PLAIN = '{"data_type": "REWARDS", "validator_key": "V1", "staker_address": "S1", "rewards_native": "10", "commission_native": "1"}'
+V1 = solana_key("V1")
+V2 = solana_key("V2")
+PLAIN = (
+    '{"data_type": "REWARDS", "validator_key": "' + V1 + '", "staker_address": "S1", "rewards_native": "10",'
+    ' "commission_native": "1"}'
+)
 TRICKY = [
     PLAIN,
     PLAIN.replace(" ", ""),
@@ -39,8 +45,8 @@ TRICKY = [
     PLAIN.replace('"S1"', '"S1 "'),
     PLAIN.replace('"S1"', '"' + "x" * 100 + '"'),
     PLAIN.replace('"S1"', '"' + "x" * 101 + '"'),
-    PLAIN.replace('"V1"', "null"),
-    PLAIN.replace('"V1"', '"a b"'),
+    PLAIN.replace(f'"{V1}"', "null"),
+    PLAIN.replace(f'"{V1}"', '"a b"'),
     PLAIN.replace('"data_type": "REWARDS"', '"data_type": "REWARDS", "data_type": "REWARDS"'),
     PLAIN.replace('"rewards_native": "10"', '"rewards_native": "9", "rewards_native": "10"'),
     PLAIN.replace('"rewards_native": "10", ', ""),
@@ -81,14 +87,17 @@ def test_every_line_sql_accepts_python_accepts_with_the_same_record(engine):
             assert json.loads(row["record"]) == json.loads(line)
             assert row["validator_key"] == record.validator_key
             assert row["staker_address"] == record.staker_address
+            assert row["rewards_native"] == record.rewards_native
             assert row["commission_native"] == record.commission_native
     assert {1, 2, 3, 4, 5, 6} <= set(accepted)
 
 
 def test_ingest_reports_exactly_what_the_python_reader_reports(engine, repo, tmp_path):
     """Given a file of tricky lines (one not even JSON), when it is ingested with skip-invalid, then
-    the invalid lines and reasons are those `read_import_file` gives, and the staged records are the
-    lines Python accepts, in file order, each as its canonical JSON."""
+    the invalid lines and reasons are those `read_import_file` gives (plus the one record whose
+    validator key is not a Solana key), and the staged records are the other lines Python accepts,
+    in file order, each as its canonical JSON."""
+    from aurora_cli.domain.validator_keys import validator_key_problem
     from aurora_cli.providers.file_format import RecordLine, read_import_file
     from aurora_cli.services import ingest
     from aurora_cli.services.config_apply import apply_config, read_config
@@ -106,12 +115,21 @@ def test_ingest_reports_exactly_what_the_python_reader_reports(engine, repo, tmp
         line.replace('"S1"', f'"S{n}"').replace('"commission_native": "1"', '"commission_native": "0"')
         for n, line in enumerate(TRICKY)
     ]
-    lines = [lines[0].replace('"V1"', '"V2"'), "", *lines, '{"data_type": "REWARDS", oops', "   "]
+    lines = [lines[0].replace(f'"{V1}"', f'"{V2}"'), "", *lines, '{"data_type": "REWARDS", oops', "   "]
     path = tmp_path / "tricky.jsonl"
     path.write_text("\n".join(lines) + "\n")
     expected = list(read_import_file(path))
     result = ingest.ingest_file(engine, chain_id="solana-mainnet", period="850", path=path, strict=False)
-    errors = [(e.line_no, e.reason) for e in expected if not isinstance(e, RecordLine)]
+    errors = sorted(
+        [(e.line_no, e.reason) for e in expected if not isinstance(e, RecordLine)]
+        + [
+            (e.line_no, problem)
+            for e in expected
+            if isinstance(e, RecordLine)
+            and (problem := validator_key_problem("solana", e.record.validator_key)) is not None
+        ]
+    )
+    assert any("'a b' is not a Solana vote account key" in reason for _, reason in errors)
     assert result.invalid_lines == errors[:50] and result.invalid_count == len(errors)
     assert result.lines_read == len(expected)
     with transaction(engine) as session:
@@ -119,8 +137,11 @@ def test_ingest_reports_exactly_what_the_python_reader_reports(engine, repo, tmp
             text("SELECT validator_key, raw_payload->'records' FROM staging_payloads ORDER BY validator_key")
         ).all()
     good = [
-        json.loads(canonical_json(record_payload(e.record))) for e in expected if isinstance(e, RecordLine)
+        json.loads(canonical_json(record_payload(e.record)))
+        for e in expected
+        if isinstance(e, RecordLine) and e.record.validator_key in (V1, V2)
     ]
     by_validator = {v: records for v, records in staged}
-    assert by_validator["V1"] == [r for r in good if r["validator_key"] == "V1"]
-    assert by_validator["V2"] == [r for r in good if r["validator_key"] == "V2"]
+    assert set(by_validator) == {V1, V2}
+    assert by_validator[V1] == [r for r in good if r["validator_key"] == V1]
+    assert by_validator[V2] == [r for r in good if r["validator_key"] == V2]

@@ -21,6 +21,7 @@ from aurora_cli.db.engine import transaction
 from aurora_cli.devtools.synthetic import write_period_file
 from aurora_cli.services import ingest
 from aurora_cli.services.config_apply import apply_config, read_config
+from tests.validator_keys import solana_key
 
 SOL = "solana-mainnet"
 REPO = Path(__file__).resolve().parents[2]
@@ -70,7 +71,9 @@ def test_a_run_left_running_is_marked_failed_when_the_next_ingest_starts(seeded,
     other_period = running_run(seeded, "851", "file")
     path = tmp_path / "f.jsonl"
     path.write_text(
-        json.dumps({"data_type": "FEES", "validator_key": "V1", "total_fees_native": "1", "fee_count": 1})
+        json.dumps(
+            {"data_type": "FEES", "validator_key": solana_key("V1"), "total_fees_native": "1", "fee_count": 1}
+        )
         + "\n"
     )
 

@@ -17,9 +17,10 @@ from aurora_cli.providers.file import FileAdapter, file_payload
 from aurora_cli.services import ingest, normalize, pipeline, pnl
 from aurora_cli.services.audit import AuditTrail
 from aurora_cli.services.config_apply import apply_config, read_config
+from tests.validator_keys import solana_key
 
 SOL = "solana-mainnet"
-V1 = "ValidatorOne1111111111111111111111111111111"
+V1 = solana_key("V1")
 
 
 def no_audit(*_args, **_kwargs) -> None:
