@@ -477,6 +477,39 @@ def record_payload(record: AnyRecord) -> dict[str, Any]:
 _PLAIN_ASCII = re.compile(rb"[\x20-\x5b\x5d-\x7e]*")
 
 
+# The layout almost every REWARDS line of a real file has (the field order of SPEC §4, as json.dumps
+# writes it), restated as one regular expression over the line's bytes: exactly these five fields in
+# this order (so none twice), strings of printable ASCII without '"' or '\\' (so no escape: the text
+# is its own value, and canonical JSON writes it back unchanged), keys of 1..100 characters without
+# surrounding space (_check_key), amounts that are plain decimals certainly within NUMERIC(38,18)
+# and written the way PostgreSQL's numeric prints them back (no leading zero: "000120" takes the
+# other path), spaces only between tokens. A line it matches is one ``parse_line`` accepts, with the
+# record ``fast_rewards_record`` spells; a line it does not match takes the other paths.
+_FAST_KEY_BYTES = rb'"([!#-\[\]-~](?:[ !#-\[\]-~]{0,98}[!#-\[\]-~])?)"'
+_FAST_AMOUNT_BYTES = rb'"((?:0|[1-9][0-9]{0,19})(?:\.[0-9]{1,18})?)"'
+FAST_REWARDS_LINE = re.compile(
+    rb' *\{ *"data_type" *: *"REWARDS" *, *"validator_key" *: *' + _FAST_KEY_BYTES
+    + rb' *, *"staker_address" *: *(?:' + _FAST_KEY_BYTES + rb'|null)'
+    + rb' *, *"rewards_native" *: *' + _FAST_AMOUNT_BYTES
+    + rb' *, *"commission_native" *: *' + _FAST_AMOUNT_BYTES + rb' *\} *'
+)  # fmt: skip
+
+# A line ``FAST_REWARDS_LINE`` matched: (line_no, validator_key, staker_address or None,
+# rewards_native, commission_native), the values as the file's bytes. A plain tuple, not a
+# dataclass: there is one per line of a million-line file.
+FastRewards = tuple[int, bytes, bytes | None, bytes, bytes]
+
+
+def fast_rewards_record(validator_key: bytes, staker: bytes | None, rewards: bytes, commission: bytes) -> bytes:
+    """``canonical_json(record_payload(parse_line(line)))`` of a line ``FAST_REWARDS_LINE`` matched."""
+    return b'{"commission_native":"%s","data_type":"REWARDS","rewards_native":"%s","staker_address":%s,"validator_key":"%s"}' % (
+        commission,
+        rewards,
+        b'"%s"' % staker if staker is not None else b"null",
+        validator_key,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class RawLine:
     """A candidate REWARDS line left to ``FAST_REWARDS_SQL``: its line number and its bytes (no newline)."""
@@ -485,13 +518,16 @@ class RawLine:
     text: bytes
 
 
-def scan_import_file(path: str | Path) -> Iterator[RawLine | ParsedLine]:
-    """``read_import_file``, except that plain-ASCII lines naming REWARDS come back unparsed.
+def scan_import_file(path: str | Path) -> Iterator[FastRewards | RawLine | ParsedLine]:
+    """``read_import_file``, except for REWARDS lines: those of the common layout come back as their
+    fields (``FastRewards``, matched by ``FAST_REWARDS_LINE``), other plain-ASCII lines naming REWARDS
+    unparsed (``RawLine``).
 
     Same line numbers, BOM, blank-line and line-length rules; a ``RawLine`` that the SQL check does
     not accept must be given to ``parse_line`` (``explain_raw_line``).
     """
     fullmatch = _PLAIN_ASCII.fullmatch
+    fast = FAST_REWARDS_LINE.fullmatch
     with open(path, "rb") as handle:
         for line_no, raw in enumerate(_lines(handle), start=1):
             if raw is None:
@@ -500,6 +536,10 @@ def scan_import_file(path: str | Path) -> Iterator[RawLine | ParsedLine]:
             if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
             body = raw.rstrip(b"\r\n")
+            match = fast(body)
+            if match is not None:
+                yield (line_no, *match.groups())  # type: ignore[misc]
+                continue
             if b'"REWARDS"' in body and fullmatch(body):
                 if body.strip(b" "):
                     yield RawLine(line_no, body)
@@ -564,10 +604,13 @@ FAST_REWARDS_SQL = f"""
 """
 
 
-def fast_rewards_sql(*, check_shape: bool) -> str:
-    """``FAST_REWARDS_SQL``; without ``check_shape`` it casts every candidate line to jsonb unchecked.
+def fast_rewards_sql(*, check_shape: bool, table: str = "import_raw") -> str:
+    """``FAST_REWARDS_SQL`` over ``table``'s candidate lines (``validator_key`` null); without
+    ``check_shape`` it casts every candidate line to jsonb unchecked.
 
     That is the fast try for a file whose lines all parse (the common case): it raises on the first
     line that is not JSON, and the caller then reruns it with the shape check.
     """
-    return FAST_REWARDS_SQL.replace("{shape_check}", f"line ~ '{FAST_SHAPE}'" if check_shape else "true")
+    return FAST_REWARDS_SQL.replace("{shape_check}", f"line ~ '{FAST_SHAPE}'" if check_shape else "true").replace(
+        "FROM import_raw WHERE", f"FROM {table} WHERE"
+    )

@@ -244,11 +244,19 @@ def stage_payload(
 
 # -- the file provider: streamed, bulk, set-based ------------------------------------------------
 
+# A REWARDS line of the common layout is COPY'd as its fields only (``record`` null): its canonical
+# JSON is spelled here, as ``file_format.fast_rewards_record`` would, from the amounts' numeric text
+# (FAST_REWARDS_LINE admits only amounts that numeric prints back digit for digit).
+_FAST_RECORD = (
+    """'{"commission_native":"' || commission_native::text || '","data_type":"REWARDS","rewards_native":"'"""
+    """ || rewards_native::text || '","staker_address":' || coalesce('"' || staker_address || '"', 'null')"""
+    """ || ',"validator_key":"' || validator_key || '"}'"""
+)
 _GROUP_AND_STAGE = text(
     """
     WITH groups AS (
         SELECT validator_key, data_type,
-               '{"records":[' || string_agg(record, ',' ORDER BY line_no) || ']}' AS body
+               '{"records":[' || string_agg(coalesce(record, {FAST_RECORD}), ',' ORDER BY line_no) || ']}' AS body
         FROM import_lines
         GROUP BY validator_key, data_type
     ), hashed AS (
@@ -274,7 +282,7 @@ _GROUP_AND_STAGE = text(
         RETURNING 1
     )
     SELECT (SELECT count(*) FROM hashed) AS payloads, (SELECT count(*) FROM inserted) AS staged
-    """
+    """.replace("{FAST_RECORD}", _FAST_RECORD)
 )
 
 # The file-level rules normalization enforces per payload (providers.file, providers.base
@@ -515,15 +523,19 @@ def _count_lines(path: Path) -> int:
     return count + (last != b"\n")
 
 
-_IMPORT_TABLES = (
-    "CREATE TEMP TABLE import_lines (line_no integer NOT NULL, validator_key text NOT NULL,"
-    " data_type text NOT NULL, record text NOT NULL,"
-    " staker_address text, rewards_native numeric, commission_native numeric) ON COMMIT DROP",
-    # Lines as COPY'd: a RawLine (validator_key null, checked set-based) or a record Python parsed.
-    "CREATE TEMP TABLE import_raw (line_no integer NOT NULL, line text NOT NULL, validator_key text,"
-    " data_type text, staker_address text, rewards_native numeric, commission_native numeric) ON COMMIT DROP",
+# Every line as COPY'd, once: a record (validator_key set; ``record`` its canonical JSON) or a
+# candidate REWARDS line left to the SQL check (validator_key null, ``line`` its text), which is
+# replaced by its record or explained by the Python reader before anything else reads the table.
+_IMPORT_TABLE = (
+    "CREATE TEMP TABLE import_lines (line_no integer NOT NULL, validator_key text, data_type text,"
+    " record text, staker_address text, rewards_native numeric, commission_native numeric, line text)"
+    " ON COMMIT DROP"
 )
+_IMPORT_COLUMNS = "line_no, validator_key, data_type, record, staker_address, rewards_native, commission_native"
 _COPY_BUFFER_BYTES = 1 << 20
+# Sorting and hashing 10^5..10^6 lines (duplicate groups, payload grouping) in memory rather than in
+# temp files; for this transaction only.
+_WORK_MEM = "SET LOCAL work_mem = '256MB'"
 
 
 def _copy_text(value: str) -> str:
@@ -532,60 +544,64 @@ def _copy_text(value: str) -> str:
 
 
 def _load_lines(session: Session, path: Path, result: IngestResult, on_progress: Progress | None) -> None:
-    """COPY the file's lines once into ``import_raw``; validate and extract them set-based into ``import_lines``.
+    """COPY the file's lines once into ``import_lines``, validated and extracted.
 
-    Plain REWARDS lines go unparsed (``file_format.scan_import_file``) and are checked by
+    REWARDS lines of the common layout are matched in the scan itself (``FAST_REWARDS_LINE``) and
+    COPY'd as typed rows; other plain REWARDS lines go unparsed and are checked set-based by
     ``FAST_REWARDS_SQL``; the few it does not accept, and every other line, are parsed by the import
     format's own Python rules, so errors read exactly as they always have.
     """
     total_lines = _count_lines(path) if on_progress is not None else None
-    for statement in _IMPORT_TABLES:
-        session.execute(text(statement))
+    session.execute(text(_IMPORT_TABLE))
+    session.execute(text(_WORK_MEM))
     errors: list[tuple[int, str]] = []
     candidates = 0
+    lines_read = invalid = 0
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cur:
-        with cur.copy(
-            "COPY import_raw (line_no, line, validator_key, data_type, staker_address, rewards_native,"
-            " commission_native) FROM STDIN"
-        ) as copy:
+        with cur.copy(f"COPY import_lines ({_IMPORT_COLUMNS}, line) FROM STDIN") as copy:
             buffer: list[bytes] = []
             size = 0
             for item in scan_import_file(path):
-                result.lines_read += 1
-                if isinstance(item, RawLine):
+                lines_read += 1
+                if type(item) is tuple:  # FastRewards: the common case, kept lean (record: _FAST_RECORD)
+                    line_no, key, staker, rewards, commission = item  # type: ignore[misc]
+                    row = b"%d\t%s\tREWARDS\t\\N\t%s\t%s\t%s\t\\N\n" % (
+                        line_no,
+                        key,
+                        staker if staker is not None else b"\\N",
+                        rewards,
+                        commission,
+                    )
+                elif isinstance(item, RawLine):
+                    line_no = item.line_no
                     candidates += 1
-                    row = b"%d\t%s\t\\N\t\\N\t\\N\t\\N\t\\N\n" % (item.line_no, item.text)
+                    row = b"%d\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t%s\n" % (item.line_no, item.text)
                 elif isinstance(item, LineError):
-                    result.invalid_count += 1
+                    invalid += 1
                     if len(errors) < MAX_REPORTED_ERRORS:
                         errors.append((item.line_no, item.reason))
-                    row = b""
+                    continue
                 else:
-                    row = _parsed_row(item.line_no, item.record)
-                if row:
-                    buffer.append(row)
-                    size += len(row)
-                    if size >= _COPY_BUFFER_BYTES:
-                        copy.write(b"".join(buffer))
-                        buffer.clear()
-                        size = 0
-                if on_progress is not None and result.lines_read % 5000 == 0:
-                    on_progress(item.line_no, total_lines)
+                    line_no = item.line_no  # type: ignore[union-attr]
+                    row = _parsed_row(line_no, item.record, raw=True)  # type: ignore[union-attr]
+                buffer.append(row)
+                size += len(row)
+                if size >= _COPY_BUFFER_BYTES:
+                    copy.write(b"".join(buffer))
+                    buffer.clear()
+                    size = 0
+                if on_progress is not None and lines_read % 5000 == 0:
+                    on_progress(line_no, total_lines)
             if buffer:
                 copy.write(b"".join(buffer))
-    session.execute(
-        text(
-            "INSERT INTO import_lines (line_no, validator_key, data_type, record, staker_address, rewards_native,"
-            " commission_native)"
-            " SELECT line_no, validator_key, data_type, line, staker_address, rewards_native, commission_native"
-            " FROM import_raw WHERE validator_key IS NOT NULL"
-        )
-    )
+    result.lines_read += lines_read
+    result.invalid_count += invalid
     if candidates:
         accepted = _insert_fast_rewards(session)
         if accepted < candidates:
             errors += _explain_rejected(session, result)
+        session.execute(text("DELETE FROM import_lines WHERE validator_key IS NULL"))
     result.invalid_lines = sorted(errors)[:MAX_REPORTED_ERRORS]
     if on_progress is not None:
         on_progress(total_lines, total_lines)
@@ -593,29 +609,30 @@ def _load_lines(session: Session, path: Path, result: IngestResult, on_progress:
 
 def _insert_fast_rewards(session: Session) -> int:
     """Run the set-based REWARDS check; the regex that proves each line is JSON runs only when needed."""
-    insert = (
-        "INSERT INTO import_lines"
-        " (line_no, validator_key, data_type, record, staker_address, rewards_native, commission_native) "
-    )
+    insert = f"INSERT INTO import_lines ({_IMPORT_COLUMNS}) "
     try:
         with session.begin_nested():
-            return session.execute(text(insert + fast_rewards_sql(check_shape=False))).rowcount
+            return session.execute(
+                text(insert + fast_rewards_sql(check_shape=False, table="import_lines"))
+            ).rowcount
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) != "22P02":  # invalid_text_representation: not JSON
             raise
-    return session.execute(text(insert + fast_rewards_sql(check_shape=True))).rowcount
+    return session.execute(text(insert + fast_rewards_sql(check_shape=True, table="import_lines"))).rowcount
 
 
-def _parsed_row(line_no: int, record: AnyRecord) -> bytes:
+def _parsed_row(line_no: int, record: AnyRecord, *, raw: bool = False) -> bytes:
+    """A record's COPY row (``_IMPORT_COLUMNS``, and with ``raw`` a null ``line`` after them)."""
     rewards = isinstance(record, RewardsRecord)
     fields = (
         str(line_no),
-        _copy_text(canonical_json(record_payload(record)).decode("utf-8")),
         _copy_text(record.validator_key),
         record.data_type,
+        _copy_text(canonical_json(record_payload(record)).decode("utf-8")),
         _copy_text(record.staker_address) if rewards and record.staker_address is not None else "\\N",
         str(record.rewards_native) if rewards else "\\N",
         str(record.commission_native) if rewards else "\\N",
+        *(("\\N",) if raw else ()),
     )
     return ("\t".join(fields) + "\n").encode("utf-8")
 
@@ -625,8 +642,9 @@ def _explain_rejected(session: Session, result: IngestResult) -> list[tuple[int,
     errors: list[tuple[int, str]] = []
     rejected = session.execute(
         text(
-            "SELECT r.line_no, r.line FROM import_raw r WHERE r.validator_key IS NULL"
-            " AND NOT EXISTS (SELECT 1 FROM import_lines l WHERE l.line_no = r.line_no) ORDER BY r.line_no"
+            "SELECT r.line_no, r.line FROM import_lines r WHERE r.validator_key IS NULL"
+            " AND NOT EXISTS (SELECT 1 FROM import_lines l WHERE l.line_no = r.line_no"
+            " AND l.validator_key IS NOT NULL) ORDER BY r.line_no"
         ).execution_options(stream_results=True, yield_per=5000)
     )
     rows: list[bytes] = []
@@ -641,13 +659,7 @@ def _explain_rejected(session: Session, result: IngestResult) -> list[tuple[int,
     rejected.close()
     if rows:  # valid lines the SQL check is too strict for: rare, so held until the cursor is done
         driver = session.connection().connection.driver_connection
-        with (
-            driver.cursor() as cur,
-            cur.copy(
-                "COPY import_lines (line_no, record, validator_key, data_type, staker_address, rewards_native,"
-                " commission_native) FROM STDIN"
-            ) as copy,
-        ):
+        with driver.cursor() as cur, cur.copy(f"COPY import_lines ({_IMPORT_COLUMNS}) FROM STDIN") as copy:
             copy.write(b"".join(rows))
     return errors
 

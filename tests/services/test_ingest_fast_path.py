@@ -1,19 +1,23 @@
-"""The set-based REWARDS check (`file_format.FAST_REWARDS_SQL`) only accepts what Python accepts.
+"""The REWARDS fast paths only accept what Python's reader accepts, with the same record.
 
-Given tricky lines, when PostgreSQL checks them, then every line it accepts is one `parse_line`
-accepts with the same canonical record, and the common shapes are accepted (the fast path is used).
+Given tricky lines, when the scan's regular expression (`file_format.FAST_REWARDS_LINE`) or
+PostgreSQL (`FAST_REWARDS_SQL`) checks them, then every line either accepts is one `parse_line`
+accepts with the same canonical record, and the common shapes are accepted (the fast paths are used).
 """
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from sqlalchemy import text
 
 from aurora_cli.db.engine import transaction
 from aurora_cli.domain.canonical_json import canonical_json
 from aurora_cli.providers.file_format import (
+    FAST_REWARDS_LINE,
     InvalidRecord,
+    fast_rewards_record,
     fast_rewards_sql,
     parse_line,
     record_payload,
@@ -60,7 +64,53 @@ TRICKY = [
     PLAIN.replace('"S1"', '"S\'1"'),
     PLAIN.replace('"S1"', '"{}"'),
     PLAIN.replace('"S1"', '"S1", "x": {"a": "b"}'),
+    PLAIN.replace('"10"', '"0"'),
+    PLAIN.replace('"10"', '"0.000000000000000001"'),
+    PLAIN.replace('"10"', '"12345678901234567890.123456789012345678"'),
+    PLAIN.replace('"10"', '"1.50"'),
+    PLAIN.replace('"10"', '"01"'),
+    PLAIN.replace('"10"', '"1."'),
+    PLAIN.replace('"10"', '".5"'),
+    PLAIN.replace('"10"', '"1.1234567890123456789"'),
+    PLAIN.replace(", ", ",\t"),
+    PLAIN.replace('"S1"', '"T\\u0031x"'),
+    PLAIN.replace('"S1"', '"S1\u00e9"'),
+    PLAIN.replace('"S1"', '"S 1"'),
+    PLAIN.replace('"S1"', '"S1\\""'),
+    PLAIN.replace('"S1"', '"' + "x" * 99 + '"'),
+    PLAIN.replace(f'"{V1}"', '"' + "y" * 100 + '"'),
+    PLAIN.replace(f'"{V1}"', '"' + "y" * 101 + '"'),
+    PLAIN + "\r",
+    PLAIN.replace('"commission_native": "1"', '"commission_native": "1", "commission_native": "1"'),
+    PLAIN.replace('{"data_type": "REWARDS", ', '{').replace("}", ', "data_type": "REWARDS"}'),
 ]
+
+
+def test_every_line_the_scan_matches_python_accepts_with_the_same_record():
+    matched = 0
+    for line in TRICKY:
+        match = FAST_REWARDS_LINE.fullmatch(line.encode("utf-8").rstrip(b"\r\n"))
+        try:
+            record = parse_line(line.rstrip("\r\n"))
+        except InvalidRecord:
+            assert match is None, f"the scan matched a line Python refuses: {line}"
+            continue
+        if match is None:
+            continue
+        matched += 1
+        key, staker, rewards, commission = match.groups()
+        assert fast_rewards_record(key, staker, rewards, commission) == canonical_json(record_payload(record))
+        assert key.decode() == record.validator_key
+        assert (staker.decode() if staker is not None else None) == record.staker_address
+        assert (Decimal(rewards.decode()), Decimal(commission.decode())) == (
+            record.rewards_native,
+            record.commission_native,
+        )
+        # Written as numeric prints it back, digit for digit (the staged record is rebuilt from the
+        # numeric text; test_ingest_reports_exactly_what_the_python_reader_reports checks that in SQL).
+        for amount in (rewards.decode(), commission.decode()):
+            assert format(Decimal(amount), "f") == amount
+    assert matched >= 8
 
 
 def test_every_line_sql_accepts_python_accepts_with_the_same_record(engine):
