@@ -9,13 +9,16 @@ leaves the previous canonical state intact. Reads only the staging layer.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from aurora_cli.errors import PermissionDenied
 from aurora_cli.providers.base import FeesRow, MetaRow, MevRow, PayloadInvalid, RewardRow, adapter_for
 from aurora_cli.providers.file import NAME as FILE_PROVIDER
 from aurora_cli.providers.file_format import fast_amount, fast_key
@@ -48,6 +51,9 @@ class NormalizeResult:
         default_factory=list
     )  # payload, validator, type, reason
     sources: dict[str, int] = field(default_factory=dict)  # provider name -> payloads used
+    # The partition swap's step seconds and row counts when it wrote the reward rows (None: the
+    # DELETE + INSERT through the parent did).
+    reward_swap: dict[str, Any] | None = None
 
     @property
     def partial(self) -> bool:
@@ -119,7 +125,7 @@ def normalize(
         if on_progress is not None and (done % 200 == 0 or done == total):
             on_progress(done, total)
     _copy_batch(session, batch)
-    _apply(session, params)
+    result.reward_swap = _apply(session, params)
     session.execute(_DERIVE_MEV_ENABLED, {**params, "mev_providers": list(MEV_ENABLING_PROVIDERS)})
     return result
 
@@ -301,7 +307,7 @@ def _copy_batch(session: Session, batch: dict[str, list[dict[str, Any]]]) -> Non
         rows.clear()
 
 
-def _apply(session: Session, params: dict) -> None:
+def _apply(session: Session, params: dict) -> dict[str, Any] | None:
     """Set-based writes from the work tables: upsert single-row kinds, replace reward sets whole."""
     for kind in ("FEES", "MEV", "META"):
         table, value_columns = _KINDS[kind]
@@ -320,16 +326,19 @@ def _apply(session: Session, params: dict) -> None:
             ),
             params,
         )
-    _replace_reward_sets(session, params)
+    return _replace_reward_sets(session, params)
 
 
-def _replace_reward_sets(session: Session, params: dict) -> None:
-    """Replace the reward set of every validator in ``norm_rewards``; the rest of the period stays."""
+def _replace_reward_sets(session: Session, params: dict) -> dict[str, Any] | None:
+    """Replace the reward set of every validator in ``norm_rewards``; the rest of the period stays.
+
+    Returns the partition swap's step timings when it ran, None when the parent path ran.
+    """
     rows = session.execute(text("SELECT count(*) FROM norm_rewards")).scalar() or 0
-    partition = _swappable_partition(session, params["period_id"]) if rows >= SWAP_PARTITION_ROWS else None
-    if partition is not None:
-        _swap_period_partition(session, params, partition)
-        return
+    if rows >= SWAP_PARTITION_ROWS:
+        swapped = _swap_period_partition(session, params)
+        if swapped is not None:
+            return swapped
     session.execute(
         text(
             "DELETE FROM canonical_stake_rewards WHERE chain_id = :chain_id AND period_id = :period_id"
@@ -345,73 +354,49 @@ def _replace_reward_sets(session: Session, params: dict) -> None:
         ),
         params,
     )
+    return None
 
 
 # Below this many rows, DELETE + INSERT through the parent costs less than building a partition.
 SWAP_PARTITION_ROWS = 50_000
 
-_SWAPPABLE = text(
-    """
-    SELECT child.relname
-    FROM pg_inherits i
-    JOIN pg_class child ON child.oid = i.inhrelid
-    JOIN pg_class parent ON parent.oid = i.inhparent
-    WHERE parent.oid = 'canonical_stake_rewards'::regclass
-      AND pg_get_expr(child.relpartbound, child.oid) = format('FOR VALUES IN (%L)', CAST(:period_id AS text))
-      AND pg_has_role(parent.relowner, 'USAGE')
-      AND NOT parent.relrowsecurity
-      AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid IN (parent.oid, child.oid) AND NOT t.tgisinternal)
-    """
-)
 
-
-def _swappable_partition(session: Session, period_id: uuid.UUID) -> str | None:
-    """The period's partition when it may be rebuilt and swapped in (migration 012's layout).
-
-    Only when this role owns the table and no trigger or row-level-security policy would see rows
-    inserted through the parent: a standalone table bypasses both, so then the parent path is used.
-    """
-    return session.execute(_SWAPPABLE, {"period_id": str(period_id)}).scalar()
-
-
-def _swap_period_partition(session: Session, params: dict, partition: str) -> None:
+def _swap_period_partition(session: Session, params: dict) -> dict[str, Any] | None:
     """Build the period's reward rows in a fresh table, index it, and attach it in place of the old one.
 
-    PostgreSQL then validates the foreign keys and the partition bound in one set-based pass each,
-    instead of four per-row trigger calls and five index insertions per row; every constraint of
-    the parent still holds (ATTACH refuses a row that breaks one). The transaction holds the parent
-    locked until it commits, like the DELETE it replaces holds the period's rows.
+    Migration 015's SECURITY DEFINER helpers do the DDL as the tables' owner (the application owns
+    nothing) and check what the parent's row-level-security policies would have checked on these
+    rows: the scope may write the chain and every validator whose set is replaced, else they refuse
+    (PermissionDenied). PostgreSQL validates the foreign keys and the partition bound in one
+    set-based pass each instead of four per-row trigger calls and five index insertions per row;
+    every constraint of the parent still holds (ATTACH refuses a row that breaks one). The
+    transaction holds the parent locked until it commits, like the DELETE it replaces holds the
+    period's rows. None when the helpers say the parent path must be used (a user trigger or an
+    unknown policy on the parent, or no partition for the period).
     """
-    fresh = f"{partition}_next"
-    columns = ", ".join(_columns_of("REWARDS"))
-    session.execute(text(f"DROP TABLE IF EXISTS {fresh}"))
-    session.execute(
-        text(
-            f"CREATE TABLE {fresh} (LIKE canonical_stake_rewards INCLUDING DEFAULTS INCLUDING CONSTRAINTS"
-            " INCLUDING STORAGE INCLUDING COMPRESSION)"
+    arguments = {"chain_id": params["chain_id"], "period_id": str(params["period_id"])}
+    try:
+        fresh = session.execute(
+            text("SELECT aurora_reward_swap_begin(:chain_id, CAST(:period_id AS uuid))"), arguments
+        ).scalar()
+        if fresh is None:
+            return None
+        columns = ", ".join(_columns_of("REWARDS"))
+        started = time.perf_counter()
+        session.execute(
+            text(
+                f'INSERT INTO "{fresh}" (chain_id, period_id, {columns})'
+                f" SELECT :chain_id, CAST(:period_id AS uuid), {columns} FROM norm_rewards"
+            ),
+            arguments,
         )
-    )
-    session.execute(
-        text(
-            f"INSERT INTO {fresh} SELECT * FROM {partition}"
-            " WHERE validator_key NOT IN (SELECT DISTINCT validator_key FROM norm_rewards)"
-        )
-    )
-    session.execute(
-        text(
-            f"INSERT INTO {fresh} (chain_id, period_id, {columns})"
-            f" SELECT :chain_id, :period_id, {columns} FROM norm_rewards"
-        ),
-        params,
-    )
-    session.execute(text(f"ALTER TABLE canonical_stake_rewards DETACH PARTITION {partition}"))
-    session.execute(text(f"DROP TABLE {partition}"))
-    session.execute(text(f"ALTER TABLE {fresh} RENAME TO {partition}"))
-    # The bound as a CHECK first would let ATTACH skip its scan, but costs the same scan to add.
-    session.execute(
-        text(
-            f"ALTER TABLE canonical_stake_rewards ATTACH PARTITION {partition}"
-            f" FOR VALUES IN ('{uuid.UUID(str(params['period_id']))}')"
-        )
-    )
-    session.execute(text(f"ANALYZE {partition}"))
+        inserted = time.perf_counter() - started
+        steps = session.execute(
+            text("SELECT aurora_reward_swap_finish(:chain_id, CAST(:period_id AS uuid))"), arguments
+        ).scalar()
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "42501":  # the helpers' refusal: the scope
+            reason = str(exc.orig).strip().splitlines()[0].removeprefix("permission denied: ")
+            raise PermissionDenied(reason[:1].upper() + reason[1:] + ".") from None
+        raise
+    return {"insert_seconds": inserted, **steps}
