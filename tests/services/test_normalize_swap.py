@@ -58,7 +58,10 @@ def _rows(db_url: str, period_id) -> list[tuple]:
 
 def _parent_security(db_url: str) -> tuple:
     return (
-        q(db_url, "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'canonical_stake_rewards'"),
+        q(
+            db_url,
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'canonical_stake_rewards'",
+        ),
         q(
             db_url,
             "SELECT policyname, roles, cmd, qual, with_check FROM pg_policies"
@@ -122,7 +125,11 @@ def test_the_cli_takes_the_swap_path_and_gives_the_parent_paths_rows(ops, staged
     r = ops("compute-pnl", "--chain", SOL, "--period", "850")
     assert r.exit_code == 0, r
     pnl = dict(
-        q(ops.db_url, "SELECT validator_key, total_revenue_native FROM validator_pnl WHERE period_id = %s", period_id)
+        q(
+            ops.db_url,
+            "SELECT validator_key, total_revenue_native FROM validator_pnl WHERE period_id = %s",
+            period_id,
+        )
     )
     assert pnl == {v: e.total_revenue_native for v, e in staged.validator_pnl.items()}
 
@@ -138,7 +145,9 @@ def test_a_scope_of_one_validator_replaces_its_set_and_keeps_the_rows_it_cannot_
     before = _oid(ops.db_url, period_id)
 
     monkeypatch.setattr(normalize, "SWAP_PARTITION_ROWS", 1)  # its 10,001 rows alone are below 50,000
-    engine = make_engine(app_db_url, Scope(role="OPS", allowed_chain_ids=(SOL,), allowed_validator_keys=(one,)))
+    engine = make_engine(
+        app_db_url, Scope(role="OPS", allowed_chain_ids=(SOL,), allowed_validator_keys=(one,))
+    )
     try:
         with transaction(engine) as session:
             result = normalize.normalize(session, SOL, "850")
@@ -147,11 +156,15 @@ def test_a_scope_of_one_validator_replaces_its_set_and_keeps_the_rows_it_cannot_
     finally:
         engine.dispose()
     assert result.reward_swap is not None
-    assert (result.reward_swap["new_rows"], result.reward_swap["kept_rows"]) == (DELEGATORS + 1, REWARD_ROWS - DELEGATORS - 1)
+    assert (result.reward_swap["new_rows"], result.reward_swap["kept_rows"]) == (
+        DELEGATORS + 1,
+        REWARD_ROWS - DELEGATORS - 1,
+    )
     assert visible == DELEGATORS + 1
     assert _oid(ops.db_url, period_id) != before
     rows = _rows(ops.db_url, period_id)
-    assert [r for r in rows if r[1] == one] == [r for r in everything if r[1] == one]  # rewritten from staging
+    # Rewritten from staging.
+    assert [r for r in rows if r[1] == one] == [r for r in everything if r[1] == one]
     assert {r[3] for r in rows if r[1] != one} == {0}  # the others' rows kept exactly as they were
     assert len(rows) == REWARD_ROWS
 
@@ -199,7 +212,8 @@ def test_the_helpers_refuse_what_rls_would_refuse_and_change_nothing(ops, staged
         with pytest.raises(psycopg.errors.CheckViolation):
             conn.execute(insert.format(t=fresh), (ETH, period_id, one, provider, payload))
     assert _rows(ops.db_url, period_id) == rows and _oid(ops.db_url, period_id) == oid
-    assert not q(ops.db_url, "SELECT 1 FROM pg_class WHERE relname LIKE '%%_next'")  # rolled back with the rest
+    # The fresh tables were rolled back with the rest.
+    assert not q(ops.db_url, "SELECT 1 FROM pg_class WHERE relname LIKE '%%_next'")
 
     # The service says it in one sentence: the same refusal through normalize's own path.
     engine = make_engine(app_db_url, Scope(role="OPS", allowed_validator_keys=("SomeoneElse",)))
@@ -216,7 +230,9 @@ def test_the_helpers_refuse_what_rls_would_refuse_and_change_nothing(ops, staged
                 text("INSERT INTO norm_rewards VALUES (:v, 'attacker', 1000, 0, 0, :pr, :pl)"),
                 {"v": one, "pr": provider, "pl": payload},
             )
-            with pytest.raises(PermissionDenied, match=f"^This scope may not write reward rows of validator {one}\\.$"):
+            with pytest.raises(
+                PermissionDenied, match=f"^This scope may not write reward rows of validator {one}\\.$"
+            ):
                 normalize._swap_period_partition(session, {"chain_id": SOL, "period_id": period_id})
     finally:
         engine.dispose()
