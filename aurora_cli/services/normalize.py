@@ -170,7 +170,8 @@ _SELECT_FAST_FILE_REWARDS = text(
             SELECT e, ok,
                    CASE WHEN ok THEN (e->>'commission_native')::numeric > 0 END AS commissioned
             FROM (SELECT e, coalesce(({_RECORD_OK}), false) AS ok
-                  FROM jsonb_array_elements(sp.raw_payload->'records') e) checked
+                  FROM jsonb_array_elements(sp.raw_payload->'records') e
+                  OFFSET 0) checked  -- a fence: pulled up, the rules would run once per use of ok
         ) records
       )
     """

@@ -20,11 +20,7 @@ from aurora_cli.services.periods import get_chain, get_period
 
 _UPSERT_PNL = text(
     """
-    WITH validators AS (
-        SELECT validator_key FROM canonical_validator_fees WHERE chain_id = :chain_id AND period_id = :period_id
-        UNION SELECT validator_key FROM canonical_validator_mev WHERE chain_id = :chain_id AND period_id = :period_id
-        UNION SELECT validator_key FROM canonical_stake_rewards WHERE chain_id = :chain_id AND period_id = :period_id
-    ), rewards AS (
+    WITH rewards AS (
         SELECT validator_key,
                COALESCE(SUM(rewards_native) FILTER (WHERE staker_address IS NULL), 0) AS vote_rewards_native,
                SUM(commission_native) AS commission_native,
@@ -32,6 +28,11 @@ _UPSERT_PNL = text(
         FROM canonical_stake_rewards
         WHERE chain_id = :chain_id AND period_id = :period_id
         GROUP BY validator_key
+    ), validators AS (
+        -- The reward rows' validators from their grouping: one pass over the period's rewards.
+        SELECT validator_key FROM canonical_validator_fees WHERE chain_id = :chain_id AND period_id = :period_id
+        UNION SELECT validator_key FROM canonical_validator_mev WHERE chain_id = :chain_id AND period_id = :period_id
+        UNION SELECT validator_key FROM rewards
     ), figures AS (
         SELECT v.validator_key,
                COALESCE(f.total_fees_native, 0) AS exec_fees_native,
