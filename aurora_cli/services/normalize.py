@@ -54,6 +54,8 @@ class NormalizeResult:
     # The partition swap's step seconds and row counts when it wrote the reward rows (None: the
     # DELETE + INSERT through the parent did).
     reward_swap: dict[str, Any] | None = None
+    # Rows of the file payloads the SQL accepted (named in norm_fast), written from staging directly.
+    fast_reward_rows: int = 0
 
     @property
     def partial(self) -> bool:
@@ -176,30 +178,34 @@ _SELECT_FAST_FILE_REWARDS = text(
       )
     """
 )
-_INSERT_FAST_FILE_REWARDS = text(
-    """
-    INSERT INTO norm_rewards (validator_key, staker_address, rewards_native, commission_native,
-                              penalties_native, source_provider_id, source_payload_id)
-    SELECT np.validator_key, r.staker_address, r.rewards_native, r.commission_native, 0,
-           np.provider_id, np.payload_id
+# The accepted payloads' rows, typed (the columns of _columns_of("REWARDS")). They are read from
+# staging once, when the reward sets are written: straight into the period's fresh partition when it
+# is swapped, else through the parent.
+_FAST_FILE_REWARD_ROWS = """
+    SELECT np.validator_key, r.staker_address, r.rewards_native, r.commission_native, 0 AS penalties_native,
+           np.provider_id AS source_provider_id, np.payload_id AS source_payload_id
     FROM norm_fast f
     JOIN norm_payloads np ON np.payload_id = f.payload_id
     JOIN staging_payloads sp ON sp.payload_id = f.payload_id,
     jsonb_to_recordset(sp.raw_payload->'records') AS r(staker_address text, rewards_native numeric,
                                                        commission_native numeric)
-    """
+"""
+_COUNT_FAST_FILE_REWARDS = text(
+    "SELECT coalesce(sum(jsonb_array_length(sp.raw_payload->'records')), 0)"
+    " FROM norm_fast f JOIN staging_payloads sp ON sp.payload_id = f.payload_id"
 )
 
 
 def _normalize_file_rewards(session: Session, result: NormalizeResult) -> int:
-    """File REWARDS payloads that pass the SQL rules: straight from staging into the work table."""
+    """File REWARDS payloads that pass the SQL rules: their rows are written from staging by
+    ``_replace_reward_sets`` (``norm_fast`` names them); counted here."""
     session.execute(_SELECT_FAST_FILE_REWARDS)
     payloads = session.execute(text("SELECT count(*) FROM norm_fast")).scalar() or 0
     if not payloads:
         return 0
-    rows = session.execute(_INSERT_FAST_FILE_REWARDS).rowcount
+    result.fast_reward_rows = session.execute(_COUNT_FAST_FILE_REWARDS).scalar() or 0
     result.payloads += payloads
-    result.written["REWARDS"] += rows
+    result.written["REWARDS"] += result.fast_reward_rows
     result.sources[FILE_PROVIDER] = result.sources.get(FILE_PROVIDER, 0) + payloads
     return payloads
 
@@ -330,20 +336,35 @@ def _apply(session: Session, params: dict) -> dict[str, Any] | None:
     return _replace_reward_sets(session, params)
 
 
+def _reward_rows(fast: bool) -> str:
+    """The period's new reward rows: the work table's, and with ``fast`` the accepted file payloads'."""
+    columns = ", ".join(_columns_of("REWARDS"))
+    rows = f"SELECT {columns} FROM norm_rewards"
+    return f"{rows} UNION ALL {_FAST_FILE_REWARD_ROWS}" if fast else rows
+
+
 def _replace_reward_sets(session: Session, params: dict) -> dict[str, Any] | None:
-    """Replace the reward set of every validator in ``norm_rewards``; the rest of the period stays.
+    """Replace the reward set of every validator in ``norm_rewards`` and of the file payloads the SQL
+    accepted (``norm_fast``, when normalize made it); the rest of the period stays.
 
     Returns the partition swap's step timings when it ran, None when the parent path ran.
     """
     rows = session.execute(text("SELECT count(*) FROM norm_rewards")).scalar() or 0
+    fast = bool(session.execute(text("SELECT to_regclass('pg_temp.norm_fast') IS NOT NULL")).scalar())
+    fast_rows = session.execute(_COUNT_FAST_FILE_REWARDS).scalar() if fast else 0
+    fast = bool(fast_rows)
+    rows += fast_rows or 0
     if rows >= SWAP_PARTITION_ROWS:
-        swapped = _swap_period_partition(session, params)
+        swapped = _swap_period_partition(session, params, fast=fast)
         if swapped is not None:
             return swapped
+    replaced = "SELECT validator_key FROM norm_rewards"
+    if fast:
+        replaced += " UNION SELECT np.validator_key FROM norm_fast f JOIN norm_payloads np USING (payload_id)"
     session.execute(
         text(
             "DELETE FROM canonical_stake_rewards WHERE chain_id = :chain_id AND period_id = :period_id"
-            " AND validator_key IN (SELECT DISTINCT validator_key FROM norm_rewards)"
+            f" AND validator_key IN ({replaced})"
         ),
         params,
     )
@@ -351,7 +372,7 @@ def _replace_reward_sets(session: Session, params: dict) -> dict[str, Any] | Non
     session.execute(
         text(
             f"INSERT INTO canonical_stake_rewards (chain_id, period_id, {columns})"
-            f" SELECT :chain_id, :period_id, {columns} FROM norm_rewards"
+            f" SELECT :chain_id, :period_id, {columns} FROM ({_reward_rows(fast)}) new_rows"
         ),
         params,
     )
@@ -362,7 +383,7 @@ def _replace_reward_sets(session: Session, params: dict) -> dict[str, Any] | Non
 SWAP_PARTITION_ROWS = 50_000
 
 
-def _swap_period_partition(session: Session, params: dict) -> dict[str, Any] | None:
+def _swap_period_partition(session: Session, params: dict, *, fast: bool = False) -> dict[str, Any] | None:
     """Build the period's reward rows in a fresh table, index it, and attach it in place of the old one.
 
     Migration 015's SECURITY DEFINER helpers do the DDL as the tables' owner (the application owns
@@ -387,7 +408,7 @@ def _swap_period_partition(session: Session, params: dict) -> dict[str, Any] | N
         session.execute(
             text(
                 f'INSERT INTO "{fresh}" (chain_id, period_id, {columns})'
-                f" SELECT :chain_id, CAST(:period_id AS uuid), {columns} FROM norm_rewards"
+                f" SELECT :chain_id, CAST(:period_id AS uuid), {columns} FROM ({_reward_rows(fast)}) new_rows"
             ),
             arguments,
         )

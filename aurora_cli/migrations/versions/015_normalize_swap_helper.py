@@ -134,13 +134,18 @@ BEGIN
     END LOOP;
     -- What the parent's INSERT and DELETE policies would check: the scope may write every
     -- validator whose reward set is replaced (the CHECK already holds every row to this chain).
-    EXECUTE format('SELECT array_agg(DISTINCT validator_key::text), count(*) FROM public.%I', fresh)
+    -- Grouped by hashing (array_agg(DISTINCT) would sort every row: n log n, spilling to disk).
+    EXECUTE format('SELECT array_agg(v), coalesce(sum(n), 0) FROM'
+                   ' (SELECT validator_key::text AS v, count(*) AS n FROM public.%I GROUP BY 1) per_validator',
+                   fresh)
         INTO validators, new_rows;
     SELECT v INTO refused FROM unnest(validators) v WHERE NOT aurora_validator_visible(v) LIMIT 1;
     IF refused IS NOT NULL THEN
         RAISE EXCEPTION 'permission denied: this scope may not write reward rows of validator %', refused
             USING ERRCODE = '42501';
     END IF;
+    steps := steps || jsonb_build_object('scope_check_seconds', extract(epoch FROM clock_timestamp() - t));
+    t := clock_timestamp();
     -- The rest of the period stays as it is.
     SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO columns FROM pg_attribute
     WHERE attrelid = 'public.{PARENT}'::regclass AND attnum > 0 AND NOT attisdropped;
