@@ -259,7 +259,7 @@ def test_downgrading_015_drops_the_helpers(empty_db_url):
     upgrade(empty_db_url)
     names = "SELECT proname FROM pg_proc WHERE proname LIKE 'aurora_reward_swap_%%' ORDER BY 1"
     assert len(q(empty_db_url, names)) == 3
-    downgrade(empty_db_url, "013")
+    downgrade(empty_db_url, "014")
     assert q(empty_db_url, names) == []
     upgrade(empty_db_url)
     assert len(q(empty_db_url, names)) == 3

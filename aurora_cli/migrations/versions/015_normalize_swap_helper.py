@@ -32,7 +32,7 @@ disk at the default 64MB). EXECUTE is granted to aurora_app only; search_path is
 Frozen copy: nothing here imports `aurora_cli`. Downgrade drops both functions.
 
 Revision ID: 015
-Revises: 013
+Revises: 014
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "015"
-down_revision = "013"
+down_revision = "014"
 branch_labels = None
 depends_on = None
 
