@@ -348,8 +348,17 @@ class IngestionRun(Base):
     updated_at: Mapped[datetime] = _updated_at()
 
 
-class StagingPayload(Base):
-    __tablename__ = "staging_payloads"
+_STAGING_KEY = ("payload_id", "created_at", "run_id", "chain_id", "period_id", "validator_key", "data_type")
+
+
+class StagingPayloadKey(Base):
+    """One row per staged payload: the keys `staging_payloads` cannot hold once partitioned (016).
+
+    Written by a trigger on `staging_payloads`, granted to nobody; the lineage foreign keys of the
+    canonical tables point here.
+    """
+
+    __tablename__ = "staging_payload_keys"
     __table_args__ = (
         UniqueConstraint(
             "run_id",
@@ -358,6 +367,33 @@ class StagingPayload(Base):
             "validator_key",
             "data_type",
             name="uq_staging_payloads_idempotency",
+        ),
+        UniqueConstraint(*_STAGING_KEY, name="uq_staging_payload_keys_row"),
+        {
+            "comment": "One row per staged payload: the identity and idempotency keys staging_payloads"
+            " cannot hold once partitioned by month (revision 016); written by trigger."
+        },
+    )
+
+    payload_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMPTZ, nullable=False)
+    run_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    chain_id: Mapped[str] = mapped_column(CHAIN_ID, nullable=False)
+    period_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    validator_key: Mapped[str] = mapped_column(VALIDATOR_KEY, nullable=False)
+    data_type: Mapped[DataType] = mapped_column(DATA_TYPE, nullable=False)
+
+
+class StagingPayload(Base):
+    """Range-partitioned by month of `created_at` (revision 016)."""
+
+    __tablename__ = "staging_payloads"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            list(_STAGING_KEY),
+            [f"staging_payload_keys.{c}" for c in _STAGING_KEY],
+            name="staging_payloads_key_fkey",
+            ondelete="CASCADE",
         ),
         Index("idx_staging_payloads_run", "run_id"),
         Index("idx_staging_payloads_chain_period", "chain_id", "period_id"),
@@ -386,7 +422,9 @@ class StagingPayload(Base):
     response_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     # Any JSON document, exactly as the provider returned it (an object or an array).
     raw_payload: Mapped[Any] = mapped_column(JSONB, nullable=False)
-    created_at: Mapped[datetime] = _created_at()
+    created_at: Mapped[datetime] = mapped_column(
+        TIMESTAMPTZ, primary_key=True, nullable=False, server_default=func.now()
+    )
 
 
 # --- 3. Canonical Layer --------------------------------------------------------------------------
@@ -397,7 +435,7 @@ def _source_provider_id() -> Mapped[uuid.UUID]:
 
 
 def _source_payload_id() -> Mapped[uuid.UUID]:
-    return mapped_column(Uuid, ForeignKey("staging_payloads.payload_id", ondelete="RESTRICT"), nullable=False)
+    return mapped_column(Uuid, ForeignKey("staging_payload_keys.payload_id", ondelete="RESTRICT"), nullable=False)
 
 
 def _chain_id_fk() -> Mapped[str]:
