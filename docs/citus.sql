@@ -1,5 +1,5 @@
 -- Aurora's schema on Citus (distributed PostgreSQL): run on the coordinator of a Citus 12+ cluster,
--- after `aurora db upgrade` (Alembic head, revision 012 included) has created the schema there:
+-- after `aurora db upgrade` (Alembic head, revisions 012 and 016 included) has created the schema there:
 --
 --   psql -h <coordinator> -d aurora -v ON_ERROR_STOP=1 -f docs/citus.sql
 --
@@ -33,34 +33,46 @@ SELECT create_reference_table('partner_stake_attributions');
 SELECT create_reference_table('ingestion_runs');
 
 -- Citus requires every primary key / unique constraint / foreign key between distributed tables to
--- include the distribution column. Staging: the payload is identified by (validator_key, payload_id).
+-- include the distribution column. Staging (revision 016): a payload's key row is identified by
+-- (validator_key, payload_id); the monthly-partitioned payloads by (validator_key, payload_id,
+-- created_at); the idempotency key and the payload -> key-row foreign key already carry validator_key.
 ALTER TABLE canonical_validator_fees DROP CONSTRAINT canonical_validator_fees_source_payload_id_fkey;
 ALTER TABLE canonical_validator_mev DROP CONSTRAINT canonical_validator_mev_source_payload_id_fkey;
 ALTER TABLE canonical_validator_meta DROP CONSTRAINT canonical_validator_meta_source_payload_id_fkey;
 ALTER TABLE canonical_stake_rewards DROP CONSTRAINT canonical_stake_rewards_source_payload_id_fkey;
+ALTER TABLE staging_payloads DROP CONSTRAINT staging_payloads_key_fkey;
 ALTER TABLE staging_payloads DROP CONSTRAINT staging_payloads_pkey;
-ALTER TABLE staging_payloads ADD PRIMARY KEY (validator_key, payload_id);
+ALTER TABLE staging_payloads ADD PRIMARY KEY (validator_key, payload_id, created_at);
+ALTER TABLE staging_payload_keys DROP CONSTRAINT staging_payload_keys_pkey;
+ALTER TABLE staging_payload_keys ADD PRIMARY KEY (validator_key, payload_id);
 
-SELECT create_distributed_table('staging_payloads', 'validator_key');
-SELECT create_distributed_table('canonical_validator_fees', 'validator_key', colocate_with => 'staging_payloads');
-SELECT create_distributed_table('canonical_validator_mev', 'validator_key', colocate_with => 'staging_payloads');
-SELECT create_distributed_table('canonical_validator_meta', 'validator_key', colocate_with => 'staging_payloads');
+SELECT create_distributed_table('staging_payload_keys', 'validator_key');
+SELECT create_distributed_table('staging_payloads', 'validator_key', colocate_with => 'staging_payload_keys');
+ALTER TABLE staging_payloads ADD CONSTRAINT staging_payloads_key_fkey
+    FOREIGN KEY (payload_id, created_at, run_id, chain_id, period_id, validator_key, data_type)
+    REFERENCES staging_payload_keys (payload_id, created_at, run_id, chain_id, period_id, validator_key, data_type)
+    ON DELETE CASCADE;
+-- The key-row triggers write the co-located shard of staging_payload_keys.
+ALTER DATABASE aurora SET citus.enable_unsafe_triggers = on;
+SELECT create_distributed_table('canonical_validator_fees', 'validator_key', colocate_with => 'staging_payload_keys');
+SELECT create_distributed_table('canonical_validator_mev', 'validator_key', colocate_with => 'staging_payload_keys');
+SELECT create_distributed_table('canonical_validator_meta', 'validator_key', colocate_with => 'staging_payload_keys');
 
 -- Partitioned by period (revision 012) and distributed by validator: the primary key carries both.
 ALTER TABLE canonical_stake_rewards DROP CONSTRAINT canonical_stake_rewards_pkey;
 ALTER TABLE canonical_stake_rewards ADD PRIMARY KEY (reward_id, period_id, validator_key);
-SELECT create_distributed_table('canonical_stake_rewards', 'validator_key', colocate_with => 'staging_payloads');
-SELECT create_distributed_table('validator_pnl', 'validator_key', colocate_with => 'staging_payloads');
+SELECT create_distributed_table('canonical_stake_rewards', 'validator_key', colocate_with => 'staging_payload_keys');
+SELECT create_distributed_table('validator_pnl', 'validator_key', colocate_with => 'staging_payload_keys');
 
 -- Lineage foreign keys again, now co-located (shard-local checks).
 ALTER TABLE canonical_validator_fees ADD FOREIGN KEY (validator_key, source_payload_id)
-    REFERENCES staging_payloads (validator_key, payload_id) ON DELETE RESTRICT;
+    REFERENCES staging_payload_keys (validator_key, payload_id) ON DELETE RESTRICT;
 ALTER TABLE canonical_validator_mev ADD FOREIGN KEY (validator_key, source_payload_id)
-    REFERENCES staging_payloads (validator_key, payload_id) ON DELETE RESTRICT;
+    REFERENCES staging_payload_keys (validator_key, payload_id) ON DELETE RESTRICT;
 ALTER TABLE canonical_validator_meta ADD FOREIGN KEY (validator_key, source_payload_id)
-    REFERENCES staging_payloads (validator_key, payload_id) ON DELETE RESTRICT;
+    REFERENCES staging_payload_keys (validator_key, payload_id) ON DELETE RESTRICT;
 ALTER TABLE canonical_stake_rewards ADD FOREIGN KEY (validator_key, source_payload_id)
-    REFERENCES staging_payloads (validator_key, payload_id) ON DELETE RESTRICT;
+    REFERENCES staging_payload_keys (validator_key, payload_id) ON DELETE RESTRICT;
 
 -- Partner-facing tables: one partner's lines and statements on one shard.
 ALTER TABLE partner_commission_lines DROP CONSTRAINT partner_commission_lines_pkey;
