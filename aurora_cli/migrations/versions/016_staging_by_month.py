@@ -38,7 +38,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision = "016"
-down_revision = "013"  # re-chained at merge
+down_revision = "015"
 branch_labels = None
 depends_on = None
 
