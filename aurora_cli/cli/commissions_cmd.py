@@ -140,9 +140,8 @@ LINE_AMOUNTS = ["base_amount_native", "commission_rate_bps", "final_amount_nativ
 )
 def commissions_show(rt: Runtime, chain: Chain, period: Period, partner: Partner = None) -> None:
     with rt.transaction() as session:
-        lines = commissions.commission_lines(
-            session, chain, period, partner_name=partner, own_partner_id=own_partner(rt)
-        )
+        own_partner(rt)  # a PARTNER user without a partner is refused, not shown nothing
+        lines = commissions.commission_lines(session, chain, period, partner_name=partner, scope=rt.scope)
         chain_row = periods.get_chain(session, chain)
     if rt.output.is_machine:
         rt.output.listing(lines, commissions.LINE_COLUMNS)

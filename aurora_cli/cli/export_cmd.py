@@ -15,7 +15,6 @@ from aurora_cli.cli.frame import Runtime, command
 from aurora_cli.cli.options import Chain, Month, Out, PeriodSelector, RequiredPartner, _month_shape
 from aurora_cli.domain.permissions import Permission
 from aurora_cli.services import exports
-from aurora_cli.services.statements import Viewer
 
 export_app = typer.Typer(help="Export statements (CSV, PDF, JSON) and P&L (CSV, JSON).", no_args_is_help=True)
 
@@ -106,7 +105,7 @@ def export_statement(
             to_month=to_month,
             fmt=format.value,
             out=_out_path(out),
-            viewer=Viewer.of(rt.user),
+            scope=rt.scope,
             issuer=exports.Issuer(
                 name=rt.settings.issuer_name,
                 legal_name=issuer.legal_name,
@@ -141,7 +140,7 @@ def export_pnl(
             period=period,
             fmt=format.value,
             out=_out_path(out),
-            allowed_validators=rt.user.allowed_validator_keys,
+            scope=rt.scope,
             audit=rt.trail,
         )
     _report_export(rt, result, f"the P&L of {result.scope} ({result.rows} rows)")

@@ -15,7 +15,6 @@ from typing import Any
 
 from aurora_cli.cli.exit_codes import UsageError
 from aurora_cli.cli.frame import Runtime
-from aurora_cli.domain.permissions import Role
 from aurora_cli.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from aurora_cli.services.finance_errors import (
     AmbiguousAgreement,
@@ -73,14 +72,16 @@ def statement_selector(
 
 
 def own_partner(rt: Runtime) -> str | None:
-    """PARTNER users see only their own partner's rows; None for everyone else."""
-    if rt.user is None or rt.user.role != Role.PARTNER:
+    """PARTNER users see only their own partner's rows; None for everyone else. Read from the scope
+    (`rt.scope`), the one value row-level security reads too."""
+    scope = rt.scope
+    if not scope.is_partner:
         return None
-    if not rt.user.partner_id:
+    if not scope.partner_id:
         raise PermissionDenied(
-            f"permission denied: {rt.user.username} is a PARTNER user without a partner; ask an ADMIN."
+            f"permission denied: {scope.username} is a PARTNER user without a partner; ask an ADMIN."
         )
-    return rt.user.partner_id
+    return scope.partner_id
 
 
 def in_flag_words(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -193,9 +193,10 @@ class Runtime:
     def require(self, permission: Permission) -> None:
         if self.user is None:
             self.authenticate()
-        if not allows(self.user.role, permission):
+        scope = self.scope  # the one value the services' filters and the database's policies read
+        if not allows(scope.role, permission):
             raise PermissionDenied(
-                f"permission denied: {self.user.username} ({self.user.role}) may not {permission.value}; "
+                f"permission denied: {scope.username} ({scope.role}) may not {permission.value}; "
                 f"that needs the {WHO_MAY[permission]} role."
             )
 
@@ -204,7 +205,7 @@ class Runtime:
         allowed = self.scope.allowed_chain_ids
         if not self.scope.chain_allowed(chain):
             raise PermissionDenied(
-                f"permission denied: {self.user.username} may only work on {', '.join(allowed)}, not {chain}."
+                f"permission denied: {self.scope.username} may only work on {', '.join(allowed)}, not {chain}."
             )
 
     @property

@@ -33,9 +33,7 @@ def pnl_show(
     validator: ValidatorFilter = None,
 ) -> None:
     with rt.transaction() as session:
-        rows, decimals = pnl.pnl_rows(
-            session, chain, period, validator, allowed_validators=rt.user.allowed_validator_keys
-        )
+        rows, decimals = pnl.pnl_rows(session, chain, period, validator, scope=rt.scope)
         unit = periods.get_chain(session, chain).display_unit or "display"
     if rt.output.is_machine:
         rt.output.listing(rows, pnl.PNL_COLUMNS)

@@ -21,7 +21,6 @@ from aurora_cli.domain.permissions import Permission
 from aurora_cli.errors import NotFound
 from aurora_cli.render.statement_table import emit_statements, statement_total
 from aurora_cli.services import exports, statements
-from aurora_cli.services.statements import Viewer
 from aurora_cli.services.statements.document import REVISION_COLUMNS, statement_revisions
 from aurora_cli.services.statements.verify import verify_statement_file
 
@@ -112,7 +111,7 @@ def list_statements(
             month=month,
             partner=partner,
             status=status,
-            viewer=Viewer.of(rt.user),
+            scope=rt.scope,
         )
     emit_statements(rt.output, rows, statements.STATEMENT_COLUMNS, title="Partner commission statements")
     if not rows:
@@ -137,20 +136,20 @@ def show(
     selector = statement_selector(
         statement=statement, partner=partner, chain=chain, period=period, month=None
     )
-    viewer = Viewer.of(rt.user)
     with rt.transaction() as session:
-        if selector.statement_id is not None:
-            rows = statements.statement_rows(session, statement_ids=[selector.statement_id], viewer=viewer)
-        else:
-            rows = statements.statement_rows(
-                session, chain_id=chain, period=period, partner=partner, viewer=viewer
-            )
-    if not rows:
+        row = statements.one_statement(
+            session,
+            scope=rt.scope,
+            statement_id=selector.statement_id,
+            chain_id=chain,
+            period=period,
+            partner=partner,
+        )
+    if row is None:
         which = selector.statement_id or f"of {selector.describe()}"
         raise NotFound(
             f"there is no statement {which} that you may see: list them with `aurora statements list`."
         )
-    row = rows[0]
     if rt.output.is_machine:
         rt.output.single({c: row.get(c) for c in statements.STATEMENT_COLUMNS})
         return
@@ -185,7 +184,7 @@ def _transition(
             selector,
             name,
             actor_user_id=rt.user_id,
-            actor_role=rt.user.role,
+            actor_role=rt.scope.role,
             reference=reference,
             reason=reason,
             audit=rt.trail,
@@ -337,7 +336,7 @@ StatementNumber = Annotated[
 )
 def revisions(rt: Runtime, number: StatementNumber) -> None:
     with rt.transaction() as session:
-        found = statement_revisions(session, number, Viewer.of(rt.user))
+        found = statement_revisions(session, number, rt.scope)
     rt.output.listing(
         [r.as_row() for r in found],
         REVISION_COLUMNS,
@@ -381,7 +380,7 @@ def get(
 ) -> None:
     with rt.transaction() as session:
         result, chosen = exports.export_issued_revision(
-            session, number=number, revision=revision, out=out, viewer=Viewer.of(rt.user), audit=rt.trail
+            session, number=number, revision=revision, out=out, scope=rt.scope, audit=rt.trail
         )
     rt.output.say(
         f"Wrote statement {chosen.statement_number} (revision {chosen.revision}, {chosen.status} as issued) to "

@@ -169,7 +169,7 @@ def _run(
     )
     run = pipeline.run_period(
         work,
-        role=rt.user.role,
+        role=rt.scope.role,
         steps=steps,
         wait=not no_wait,
         lock_timeout_seconds=rt.settings.lock_timeout_seconds,

@@ -59,6 +59,7 @@ def allows(role: str, permission: Permission) -> bool:
 
 SYSTEM = "SYSTEM"  # the library used without a user (scripts, tests, the migration's own audit row)
 AUTHENTICATING = "AUTHENTICATING"  # before a user is known: only the user or token being looked up
+NO_PARTNER = "00000000-0000-0000-0000-000000000000"  # the partner of a PARTNER scope that has none
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,18 @@ class Scope:
             allowed_chain_ids=tuple(chains) if chains else None,
             allowed_validator_keys=tuple(validators) if validators else None,
         )
+
+    @property
+    def is_partner(self) -> bool:
+        return self.role == Role.PARTNER
+
+    @property
+    def partner_filter(self) -> str | None:
+        """The partner a PARTNER scope is held to (None for every other role). A PARTNER scope without
+        a partner is held to a partner that cannot exist, so it sees nothing rather than everything."""
+        if not self.is_partner:
+            return None
+        return self.partner_id or NO_PARTNER
 
     def chain_allowed(self, chain_id: str) -> bool:
         return self.allowed_chain_ids is None or chain_id in self.allowed_chain_ids

@@ -17,7 +17,7 @@ import hashlib
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from aurora_cli.db.models import Partner
+from aurora_cli.domain.permissions import Scope
 from aurora_cli.errors import InvalidInput, NotFound, PermissionDenied, write_failed
 from aurora_cli.render.output import to_csv, to_json
 from aurora_cli.render.statement import (
@@ -42,7 +43,6 @@ from aurora_cli.services.finance_errors import InvalidField
 from aurora_cli.services.statements import (
     PARTNER_VISIBLE,
     StatementSelector,
-    Viewer,
     get_partner,
     no_statement,
 )
@@ -136,14 +136,14 @@ def statement_document(
     partner: str,
     chain_ids: list[str],
     window: Window,
-    viewer: Viewer,
+    scope: Scope,
     issuer: Issuer,
     persist: bool = True,
 ) -> tuple[StatementDocument, list[str]]:
     """The numbered statement of one partner on one or more chains (a section each) for a window."""
     partner_row = None
     for chain_id in chain_ids:
-        partner_row = _visible_partner(session, partner, chain_id, viewer)
+        partner_row = _visible_partner(session, partner, chain_id, scope)
     assert partner_row is not None
     try:
         built = build_document(
@@ -152,10 +152,10 @@ def statement_document(
             chain_ids=chain_ids,
             window=window,
             issuer=issuer.party(),
-            statuses=frozenset(s.value for s in PARTNER_VISIBLE) if viewer.is_partner else None,
+            statuses=frozenset(s.value for s in PARTNER_VISIBLE) if scope.is_partner else None,
         )
     except NotFound:
-        if viewer.is_partner:
+        if scope.is_partner:
             raise PermissionDenied(
                 f"the statement of {partner} for {window.label} is not released yet: "
                 "partners can export RELEASED or PAID statements only."
@@ -178,7 +178,7 @@ def export_statement(
     to_month: str | None = None,
     fmt: str,
     out: Path | None,
-    viewer: Viewer,
+    scope: Scope,
     issuer: Issuer,
     audit: Recorder | None = None,
 ) -> ExportResult:
@@ -193,7 +193,7 @@ def export_statement(
     )
     try:
         doc, statement_ids = statement_document(
-            session, partner=partner, chain_ids=chain_ids, window=window, viewer=viewer, issuer=issuer
+            session, partner=partner, chain_ids=chain_ids, window=window, scope=scope, issuer=issuer
         )
     except NotFound as exc:
         if period is not None or month is not None:
@@ -258,12 +258,12 @@ def export_issued_revision(
     number: str,
     revision: int | None,
     out: Path,
-    viewer: Viewer,
+    scope: Scope,
     audit: Recorder | None = None,
 ) -> tuple[ExportResult, IssuedRevision]:
     """Write one revision of a statement number into the folder `out`, byte for byte as it was
     issued (the kept files and a SHA256SUMS over them), so `sha256sum -c SHA256SUMS` passes."""
-    chosen, issued = issued_revision_files(session, number, revision, viewer)
+    chosen, issued = issued_revision_files(session, number, revision, scope)
     folder = _pack_folder(out)
     files: dict[str, str] = {}
     for name in PACK_FILES:
@@ -310,10 +310,10 @@ def _write_sums(folder: Path, files: dict[str, str]) -> bytes:
     return sums
 
 
-def _visible_partner(session: Session, name: str, chain_id: str, viewer: Viewer) -> Partner:
-    if viewer.allowed_chain_ids is not None and chain_id not in viewer.allowed_chain_ids:
+def _visible_partner(session: Session, name: str, chain_id: str, scope: Scope) -> Partner:
+    if not scope.chain_allowed(chain_id):
         raise PermissionDenied(f"you may not see statements of {chain_id}.")
-    if not viewer.is_partner:
+    if not scope.is_partner:
         return get_partner(session, name)
     # A partner user learns nothing about other partners, not even whether the name exists.
     refused = PermissionDenied("PARTNER users may export only their own partner's statements.")
@@ -321,7 +321,7 @@ def _visible_partner(session: Session, name: str, chain_id: str, viewer: Viewer)
         partner = get_partner(session, name)
     except (NotFound, InvalidInput):
         raise refused from None
-    if viewer.partner_id is None or str(partner.partner_id) != viewer.partner_id:
+    if str(partner.partner_id) != scope.partner_filter:
         raise refused
     return partner
 
@@ -336,13 +336,14 @@ def export_pnl(
     period: str | None = None,
     fmt: str,
     out: Path | None,
-    allowed_validators: Sequence[str] | None = None,
+    scope: Scope | None = None,
     audit: Recorder | None = None,
 ) -> ExportResult:
-    """Validator P&L rows (SPEC §6) as CSV (one header row, stable columns) or a JSON array."""
+    """Validator P&L rows (SPEC §6) as CSV (one header row, stable columns) or a JSON array, of the
+    validators `scope` may see."""
     if fmt not in PNL_FORMATS:
         raise InvalidField("format", f"{fmt!r}: P&L exports as {', '.join(PNL_FORMATS)}.")
-    rows, _decimals = pnl.pnl_rows(session, chain_id, period, allowed_validators=allowed_validators)
+    rows, _decimals = pnl.pnl_rows(session, chain_id, period, scope=scope)
     if fmt == "csv":
         text = to_csv(rows, pnl.PNL_COLUMNS)
     else:

@@ -6,7 +6,6 @@ amounts did not change keep their `computed_at`, so a rerun on the same inputs c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from aurora_cli.domain.money import money_context
+from aurora_cli.domain.permissions import Scope
 from aurora_cli.errors import NotFound
 from aurora_cli.services.periods import get_chain, get_period
 
@@ -131,11 +131,12 @@ def pnl_rows(
     period: str | None = None,
     validator: str | None = None,
     *,
-    allowed_validators: Sequence[str] | None = None,
+    scope: Scope | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """P&L rows with readable names, and the chain's native decimals for display units.
 
-    `allowed_validators` narrows the rows for users limited to some validators.
+    `scope` is who is reading (the frame's `rt.scope`, the value row-level security reads too): users
+    limited to some chains or validators see those rows only.
     """
     chain = get_chain(session, chain_id)
     params: dict[str, Any] = {"chain_id": chain_id}
@@ -146,9 +147,12 @@ def pnl_rows(
     if validator is not None:
         params["validator"] = validator
         where.append("p.validator_key = :validator")
-    if allowed_validators:
-        params["allowed"] = list(allowed_validators)
-        where.append("p.validator_key = ANY(:allowed)")
+    if scope is not None and scope.allowed_chain_ids is not None:
+        params["scope_chains"] = list(scope.allowed_chain_ids)
+        where.append("p.chain_id = ANY(:scope_chains)")
+    if scope is not None and scope.allowed_validator_keys is not None:
+        params["scope_validators"] = list(scope.allowed_validator_keys)
+        where.append("p.validator_key = ANY(:scope_validators)")
     rows = (
         session.execute(
             text(

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import pytest
 
+from aurora_cli.services import statements
 from aurora_cli.services.statements import TRANSITIONS
 from tests.statement_fixtures import SOL, V2, Book, PartnerRows, sql
 
@@ -166,10 +167,31 @@ def test_partners_see_only_their_own_released_statements(world):
     assert [(x["partner_name"], x["period_identifier"], x["status"]) for x in r.json()] == [
         ("Helios Capital", "850", "RELEASED")
     ]
-    hidden = world.run(
-        "statements", "show", "--statement", str(world.statement_id(world.orion, "850")), user="helios-user"
+    own = world.run(
+        "--format", "json", "statements", "show", "--partner", "Helios Capital", "--chain", SOL, "--period", "850",
+        user="helios-user",
     )
-    assert hidden.exit_code == 1 and "that you may see" in hidden.stderr
+    assert own.exit_code == 0 and own.json()["status"] == "RELEASED", own
+
+    # Another partner's statement, the partner's own DRAFT, a statement id or a partner name that does
+    # not exist: the same sentence and exit 4, so a refusal tells a partner nothing about the others.
+    def refusal(*selection: str) -> str:
+        r = world.run("statements", "show", *selection, user="helios-user")
+        assert r.exit_code == 4, (selection, r)
+        return squash(r.stderr).split(" (correlation id")[0]
+
+    sentences = {
+        refusal("--statement", str(world.statement_id(world.orion, "850"))),
+        refusal("--statement", str(world.statement_id(world.helios, "851"))),
+        refusal("--statement", str(uuid.uuid4())),
+        refusal("--partner", "Orion Partners", "--chain", SOL, "--period", "850"),
+        refusal("--partner", "No Such Partner", "--chain", SOL, "--period", "850"),
+        refusal("--partner", "Helios Capital", "--chain", SOL, "--period", "851"),
+    }
+    assert sentences == {"Error: " + statements.PARTNER_REFUSAL}
+    # Staff still get the plain "not found" for a statement that does not exist (exit 1).
+    missing = world.run("statements", "show", "--statement", str(uuid.uuid4()), user="alice")
+    assert missing.exit_code == 1 and "that you may see" in missing.stderr
 
 
 # -- the workflow ------------------------------------------------------------------------------------

@@ -156,3 +156,96 @@ def test_a_partner_session_cannot_widen_itself(world):
     finally:
         conn.close()
         engine.dispose()
+
+
+# -- one scope: the services' filters and row-level security read the same value ----------------------
+
+
+def _rows(url: str, engine_scope: Scope, read):
+    """`read(session)` on an engine acting for `engine_scope` (what the database's policies read)."""
+    from aurora_cli.db.engine import transaction
+
+    engine = make_engine(url, engine_scope)
+    try:
+        with transaction(engine) as session:
+            return read(session)
+    finally:
+        engine.dispose()
+
+
+def _pnl_rows_for(cli, period_id) -> None:
+    for validator, amount in ((V1, 10), (V2, 20)):
+        sql(
+            cli.db_url,
+            "INSERT INTO validator_pnl (chain_id, period_id, validator_key, exec_fees_native, mev_tips_native,"
+            " vote_rewards_native, commission_native, total_revenue_native, penalties_native)"
+            " VALUES (%s, %s, %s, %s, 0, 0, 0, %s, 0)",
+            SOL, period_id, validator, amount, amount,
+        )
+
+
+def test_service_filters_and_row_level_security_read_the_one_scope(world):
+    from aurora_cli.services import commissions, pnl, statements
+
+    cli, a, b = world
+    auditor, partner, finance = (scope_of(cli, u) for u in ("aud1", "pa", "fin"))
+    period_id = sql(cli.db_url, "SELECT period_id FROM canonical_periods WHERE period_identifier = '850'")[0][0]
+    _pnl_rows_for(cli, period_id)
+
+    def lines(scope):
+        return lambda s: sorted(
+            (r["partner_name"], r["validator_key"]) for r in commissions.commission_lines(s, SOL, "850", scope=scope)
+        )
+
+    def pnl_keys(scope):
+        return lambda s: [r["validator_key"] for r in pnl.pnl_rows(s, SOL, "850", scope=scope)[0]]
+
+    def statuses(scope):
+        return lambda s: [(r["partner_name"], r["status"]) for r in statements.statement_rows(s, scope=scope)]
+
+    v1_lines = sorted([("Alpha Partners", V1), ("Beta Capital", V1)])
+    # The AUDITOR limited to V1, three ways: the database alone (the service given the unlimited
+    # FINANCE scope), the service's own filter alone (the superuser's connection, no RLS), both.
+    assert _rows(cli.app_db_url, auditor, lines(finance)) == v1_lines
+    assert _rows(cli.db_url, Scope.system(), lines(auditor)) == v1_lines
+    assert _rows(cli.app_db_url, auditor, lines(auditor)) == v1_lines
+    assert _rows(cli.app_db_url, auditor, pnl_keys(finance)) == [V1]
+    assert _rows(cli.db_url, Scope.system(), pnl_keys(auditor)) == [V1]
+    assert _rows(cli.app_db_url, auditor, pnl_keys(auditor)) == [V1]
+    # The unlimited scope, for contrast: both validators, so the limit above is the scope's doing.
+    assert sorted(_rows(cli.app_db_url, finance, pnl_keys(finance))) == sorted([V1, V2])
+
+    # The PARTNER: its RELEASED statement only, by the service's filter and by the database alike.
+    assert _rows(cli.db_url, Scope.system(), statuses(partner)) == [("Alpha Partners", "RELEASED")]
+    assert _rows(cli.app_db_url, partner, statuses(partner)) == [("Alpha Partners", "RELEASED")]
+
+    # A forged mismatch cannot widen it: a service handed a wider scope than the connection applies
+    # (ADMIN, the other partner, no limits) still sees only what the database lets the real scope see.
+    forged_admin = Scope(role="ADMIN", user_id=partner.user_id, username="pa")
+    forged_beta = Scope(role="PARTNER", user_id=partner.user_id, username="pa", partner_id=str(b.partner_id))
+    assert _rows(cli.app_db_url, partner, statuses(forged_admin)) == [("Alpha Partners", "RELEASED")]
+    assert _rows(cli.app_db_url, partner, statuses(forged_beta)) == []
+    assert _rows(cli.app_db_url, partner, lines(forged_admin)) == sorted([("Alpha Partners", V1), ("Alpha Partners", V2)])
+    assert _rows(cli.app_db_url, auditor, lines(forged_admin)) == v1_lines
+    assert _rows(cli.app_db_url, auditor, pnl_keys(forged_admin)) == [V1]
+
+
+def test_the_frame_hands_services_the_scope_the_engine_applies(world, monkeypatch):
+    from aurora_cli.cli.frame import GlobalOptions, Runtime
+    from aurora_cli.db.engine import scope_of as engine_scope
+
+    cli, _a, _b = world
+    token = cli.token_for("aud1")
+    monkeypatch.setenv("AURORA_TOKEN", token)
+    monkeypatch.setenv("AURORA_DATA_DIR", str(cli.home / "data"))
+    monkeypatch.setenv("AURORA_CREDENTIALS", str(cli.home / "credentials"))
+    rt = Runtime(GlobalOptions(database_url=cli.app_db_url))
+    try:
+        rt.authenticate()
+        assert rt.scope is engine_scope(rt.engine)  # one value, not two copies that could drift
+        assert (rt.scope.role, rt.scope.username, rt.scope.allowed_validator_keys) == ("AUDITOR", "aud1", (V1,))
+        with rt.transaction() as session:
+            applied = session.execute(text("SELECT current_setting('app.allowed_validators')")).scalar_one()
+        assert applied == "{" + f'"{V1}"' + "}"
+    finally:
+        rt.close()

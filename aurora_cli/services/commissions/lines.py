@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from aurora_cli.domain.money import money_context
+from aurora_cli.domain.permissions import Scope
 from aurora_cli.errors import NotFound, PermissionDenied
 from aurora_cli.services.periods import get_chain, get_period
 from aurora_cli.services.statements import PARTNER_VISIBLE
@@ -69,17 +70,21 @@ def commission_lines(
     period: str,
     *,
     partner_name: str | None = None,
-    own_partner_id: str | uuid.UUID | None = None,
+    scope: Scope | None = None,
 ) -> list[dict[str, Any]]:
     """The stored lines of (chain, period) with readable names, ordered partner/agreement/rule/validator.
 
-    `own_partner_id` is set for PARTNER users: only that partner's lines, only when its statement is
-    RELEASED or PAID (enforced here in the query; row-level security adds the database's own guard).
+    `scope` is who is reading (the frame's `rt.scope`, the value the engine applies for row-level
+    security): a PARTNER sees only its partner's lines, only when its statement is RELEASED or PAID; a
+    user limited to some chains or validators sees those only (lines without a validator stay
+    visible, as the database's `aurora_validator_visible` says). Enforced here in the query; row-level
+    security adds the database's own guard on the same value.
     """
     get_chain(session, chain_id)
     period_row = get_period(session, chain_id, period)
     params: dict[str, Any] = {"chain_id": chain_id, "period_id": period_row.period_id}
     where = ["l.chain_id = :chain_id", "l.period_id = :period_id"]
+    own_partner_id = scope.partner_filter if scope is not None else None
     if partner_name is not None:
         partner_ids = session.scalars(
             text("SELECT partner_id FROM partners WHERE partner_name = :name"), {"name": partner_name}
@@ -92,6 +97,12 @@ def commission_lines(
             raise NotFound(f"no partner named {partner_name!r}: see `aurora agreements list`.")
         params["partner_name"] = partner_name
         where.append("p.partner_name = :partner_name")
+    if scope is not None and scope.allowed_chain_ids is not None:
+        params["scope_chains"] = list(scope.allowed_chain_ids)
+        where.append("l.chain_id = ANY(:scope_chains)")
+    if scope is not None and scope.allowed_validator_keys is not None:
+        params["scope_validators"] = list(scope.allowed_validator_keys)
+        where.append("(l.validator_key IS NULL OR l.validator_key = ANY(:scope_validators))")
     if own_partner_id is not None:
         params["own_partner_id"] = uuid.UUID(str(own_partner_id))
         # SPEC §11: a PARTNER sees its own lines, and only once its statement is released.

@@ -25,9 +25,11 @@ from aurora_cli.services.statements.selection import (
     select_periods,
 )
 from aurora_cli.services.statements.views import (
+    PARTNER_REFUSAL,
     PARTNER_VISIBLE,
     STATEMENT_COLUMNS,
-    Viewer,
+    one_statement,
+    partner_refusal,
     statement_label,
     statement_rows,
 )
@@ -40,6 +42,7 @@ from aurora_cli.services.statements.workflow import (
 )
 
 __all__ = [
+    "PARTNER_REFUSAL",
     "PARTNER_VISIBLE",
     "STATEMENT_COLUMNS",
     "TRANSITIONS",
@@ -50,7 +53,7 @@ __all__ = [
     "Transition",
     "TransitionRefused",
     "TransitionResult",
-    "Viewer",
+
     "apply_transition",
     "find_statements",
     "generate_statements",
@@ -58,6 +61,8 @@ __all__ = [
     "line_totals",
     "month_bounds",
     "no_statement",
+    "one_statement",
+    "partner_refusal",
     "refresh_draft_totals",
     "scope_label",
     "select_periods",

@@ -44,6 +44,7 @@ from aurora_cli.domain.tiers import (
     commission_before_limits,
     rate_reached_bps,
 )
+from aurora_cli.domain.permissions import Scope
 from aurora_cli.errors import NotFound, PermissionDenied
 from aurora_cli.render.statement import (
     ChainSection,
@@ -652,8 +653,8 @@ def _no_revision(number: str, revision: int | None, *, partner: bool) -> Excepti
     return PermissionDenied(sentence) if partner else NotFound(sentence)
 
 
-def statement_revisions(session: Session, number: str, viewer: Any) -> list[IssuedRevision]:
-    """Every revision of `number` the viewer may see (row-level security, revision 014), oldest first.
+def statement_revisions(session: Session, number: str, scope: Scope) -> list[IssuedRevision]:
+    """Every revision of `number` the scope may see (row-level security, revision 014), oldest first.
 
     `number` may carry a revision suffix (`…-01-R2`); the listing is of the whole number either way.
     """
@@ -662,13 +663,13 @@ def statement_revisions(session: Session, number: str, viewer: Any) -> list[Issu
         text(_REVISIONS),
         {
             "number": base,
-            "partner": (viewer.partner_id or str(uuid.UUID(int=0))) if viewer.is_partner else None,
-            "chains": list(viewer.allowed_chain_ids) if viewer.allowed_chain_ids is not None else None,
+            "partner": scope.partner_filter,
+            "chains": list(scope.allowed_chain_ids) if scope.allowed_chain_ids is not None else None,
         },
     ).mappings()
     found = list(rows)
     if not found:
-        raise _no_revision(base, None, partner=viewer.is_partner)
+        raise _no_revision(base, None, partner=scope.is_partner)
     newest = max(r["revision"] for r in found)
     return [
         IssuedRevision(
@@ -692,7 +693,7 @@ def statement_revisions(session: Session, number: str, viewer: Any) -> list[Issu
 
 
 def issued_revision_files(
-    session: Session, number: str, revision: int | None, viewer: Any
+    session: Session, number: str, revision: int | None, scope: Scope
 ) -> tuple[IssuedRevision, dict[str, bytes]]:
     """The files of one revision exactly as last issued: its latest statement.json and, of each other
     file, the one issued with that statement.json (summary.csv has no status, so any issue's is the
@@ -700,12 +701,12 @@ def issued_revision_files(
     base, suffix = base_number(number.strip())
     wanted = revision if revision is not None else suffix
     try:
-        revisions = statement_revisions(session, base, viewer)
+        revisions = statement_revisions(session, base, scope)
     except (NotFound, PermissionDenied):
-        raise _no_revision(base, wanted, partner=viewer.is_partner) from None
+        raise _no_revision(base, wanted, partner=scope.is_partner) from None
     chosen = revisions[-1] if wanted is None else next((r for r in revisions if r.revision == wanted), None)
     if chosen is None or chosen.statement_json_sha256 is None:
-        raise _no_revision(base, wanted, partner=viewer.is_partner)
+        raise _no_revision(base, wanted, partner=scope.is_partner)
     rows = session.execute(
         select(StatementDocumentFile.file_name, StatementDocumentFile.json_sha256, StatementDocumentFile.content)
         .where(

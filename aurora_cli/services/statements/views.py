@@ -1,7 +1,7 @@
 """Reading statements with readable names (SPEC §13 keys), scoped to who is reading; never writes.
 
 Owns the one statement read query (`statement_rows`), its columns, the label a statement is named
-by in messages, and viewer scoping: PARTNER users see only their own partner's RELEASED/PAID
+by in messages, and the reader's scope (`domain.permissions.Scope`): PARTNER users see only their own partner's RELEASED/PAID
 statements (`PARTNER_VISIBLE`, also the rule for their commission lines and exports).
 """
 
@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from aurora_cli.db.models import StatementStatus
-from aurora_cli.domain.permissions import Role
+from aurora_cli.domain.permissions import Scope
+from aurora_cli.errors import InvalidInput, NotFound, PermissionDenied
 from aurora_cli.services.finance_errors import InvalidField
 from aurora_cli.services.periods import get_chain, get_period
 from aurora_cli.services.statements.selection import get_partner, month_bounds
 
 # What a PARTNER user may see of their own partner's statements and lines (SPEC §11).
 PARTNER_VISIBLE = (StatementStatus.RELEASED, StatementStatus.PAID)
+
+# What a PARTNER is told about any statement it may not see: another partner's, a draft, one that does
+# not exist, a partner name that does not exist. One sentence, so a refusal reveals nothing.
+PARTNER_REFUSAL = "permission denied: a partner user may see only its own partner's released or paid statements."
+
+
+def partner_refusal() -> PermissionDenied:
+    return PermissionDenied(PARTNER_REFUSAL)
 
 STATEMENT_COLUMNS = [
     "statement_id",
@@ -77,27 +85,6 @@ JOIN chains ch ON ch.chain_id = s.chain_id
 """
 
 
-@dataclass(frozen=True)
-class Viewer:
-    """Who is reading: PARTNER users see only their own partner's RELEASED/PAID statements."""
-
-    role: str
-    partner_id: str | None = None
-    allowed_chain_ids: tuple[str, ...] | None = None
-
-    @classmethod
-    def of(cls, user: Any) -> Viewer:
-        return cls(
-            role=str(user.role),
-            partner_id=str(user.partner_id) if user.partner_id else None,
-            allowed_chain_ids=tuple(user.allowed_chain_ids) if user.allowed_chain_ids else None,
-        )
-
-    @property
-    def is_partner(self) -> bool:
-        return self.role == Role.PARTNER
-
-
 def statement_rows(
     session: Session,
     *,
@@ -107,9 +94,13 @@ def statement_rows(
     month: str | None = None,
     partner: str | None = None,
     status: str | None = None,
-    viewer: Viewer | None = None,
+    scope: Scope | None = None,
 ) -> list[dict[str, Any]]:
-    """Statements with readable names (SPEC §13 keys), ordered by period start, chain, partner."""
+    """Statements with readable names (SPEC §13 keys), ordered by period start, chain, partner.
+
+    `scope` is who is reading (the frame's `rt.scope`, the same value the engine applies as the
+    `app.*` settings row-level security reads): its filters are derived from it alone.
+    """
     where: list[str] = []
     params: dict[str, Any] = {}
     if statement_ids is not None:
@@ -130,7 +121,7 @@ def statement_rows(
         params.update(month_start=start, month_end=end)
     if partner is not None:
         where.append("s.partner_id = :partner_id")
-        params["partner_id"] = get_partner(session, partner).partner_id
+        params["partner_id"] = _partner_id(session, partner, scope)
     if status is not None:
         wanted = status.upper()
         if wanted not in StatementStatus.__members__:
@@ -139,24 +130,60 @@ def statement_rows(
             )
         where.append("s.status = CAST(:status AS statement_status)")
         params["status"] = wanted
-    if viewer is not None:
-        where += _visibility(viewer, params)
+    if scope is not None:
+        where += visibility(scope, params)
     query = _STATEMENT_ROWS + (f" WHERE {' AND '.join(where)}" if where else "")
     query += " ORDER BY cp.period_start, s.chain_id, pa.partner_name, s.statement_id"
     return [dict(r) for r in session.execute(text(query), params).mappings()]
 
 
-def _visibility(viewer: Viewer, params: dict[str, Any]) -> list[str]:
+def _partner_id(session: Session, name: str, scope: Scope | None) -> uuid.UUID:
+    own = scope.partner_filter if scope is not None else None
+    if own is None:
+        return get_partner(session, name).partner_id
+    try:
+        partner_id = get_partner(session, name).partner_id
+    except (NotFound, InvalidInput):  # row-level security hides every other partner: unknown to it
+        raise partner_refusal() from None
+    if str(partner_id) != own:
+        raise partner_refusal()
+    return partner_id
+
+
+def one_statement(
+    session: Session,
+    *,
+    scope: Scope,
+    statement_id: uuid.UUID | None = None,
+    chain_id: str | None = None,
+    period: str | None = None,
+    partner: str | None = None,
+) -> dict[str, Any] | None:
+    """The one statement selected by id or by (partner, chain, period), as `scope` may see it; None
+    when there is none. A PARTNER is refused in the one `PARTNER_REFUSAL` sentence whether the
+    statement is another partner's, a draft, or does not exist."""
+    if statement_id is not None:
+        rows = statement_rows(session, statement_ids=[statement_id], scope=scope)
+    else:
+        rows = statement_rows(session, chain_id=chain_id, period=period, partner=partner, scope=scope)
+    if not rows and scope.is_partner:
+        raise partner_refusal()
+    return rows[0] if rows else None
+
+
+def visibility(scope: Scope, params: dict[str, Any], *, alias: str = "s") -> list[str]:
+    """The WHERE terms a scope puts on statements (`alias` names the statements table): a PARTNER
+    sees its own partner's RELEASED/PAID ones, a chain-limited user its chains only."""
     where = []
-    if viewer.is_partner:
-        # A PARTNER user without a partner sees nothing rather than everything.
-        where.append("s.partner_id = CAST(:viewer_partner AS uuid)")
-        where.append("s.status::text = ANY(:viewer_statuses)")
-        params["viewer_statuses"] = [status.value for status in PARTNER_VISIBLE]
-        params["viewer_partner"] = viewer.partner_id or "00000000-0000-0000-0000-000000000000"
-    if viewer.allowed_chain_ids is not None:
-        where.append("s.chain_id = ANY(:viewer_chains)")
-        params["viewer_chains"] = list(viewer.allowed_chain_ids)
+    partner = scope.partner_filter
+    if partner is not None:
+        where.append(f"{alias}.partner_id = CAST(:scope_partner AS uuid)")
+        where.append(f"{alias}.status::text = ANY(:scope_statuses)")
+        params["scope_statuses"] = [status.value for status in PARTNER_VISIBLE]
+        params["scope_partner"] = partner
+    if scope.allowed_chain_ids is not None:
+        where.append(f"{alias}.chain_id = ANY(:scope_chains)")
+        params["scope_chains"] = list(scope.allowed_chain_ids)
     return where
 
 
