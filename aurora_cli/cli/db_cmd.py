@@ -81,14 +81,31 @@ def db_status(rt: Runtime) -> None:
 
 def _show_status(rt: Runtime, status: dict, *, every_key: bool = False) -> None:
     if rt.output.is_machine:
-        # SPEC §2's four keys; the embedded cluster adds its archiving state (an external one is not ours).
-        keys = list(database.STATUS_KEYS) + (["archiving"] if status.get("embedded") else [])
-        keys = list(status) if every_key else keys
+        # SPEC §2's four keys, the role the application runs as (issue 10), why the revision is
+        # unreadable when it is; the embedded cluster adds its archiving state (an external one is not ours).
+        keys = [*database.STATUS_KEYS, "app_role"] + (["archiving"] if status.get("embedded") else [])
+        keys = list(status) if every_key else keys + (["problem"] if "problem" in status else [])
         rt.output.single({k: status.get(k) for k in keys})
     else:
+        shown = {k: v for k, v in status.items() if k != "problem"}
         rt.output.single(
-            status | {"archiving": _archiving_line(status.get("archiving"))}, title="Aurora database"
+            shown
+            | {"archiving": _archiving_line(status.get("archiving")), "app_role": _role_line(status.get("app_role"))},
+            title="Aurora database",
         )
+        if status.get("problem"):
+            rt.output.say(f"The revision could not be read: {status['problem']}")
+
+
+def _role_line(role: dict | None) -> str | None:
+    """The application's database role in one cell: its name and whether it is (wrongly) privileged."""
+    if role is None:
+        return None
+    flags = [
+        "SUPERUSER" if role["superuser"] else "not superuser",
+        "BYPASSRLS" if role["bypass_rls"] else "row-level security applies",
+    ]
+    return f"{role['name']} ({', '.join(flags)})"
 
 
 def _archiving_line(archiving: dict | None) -> str | None:

@@ -6,24 +6,63 @@ Owns `status`, the embedded cluster's set-up and stop, `upgrade`, `downgrade` an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import DBAPIError
 
 from aurora_cli.db import migrate
 from aurora_cli.db.archive import archiving_status, ensure_archiving, wal_dir_of
 from aurora_cli.db.cluster import DATABASE, EmbeddedCluster, write_cluster_note
 from aurora_cli.db.engine import make_engine, resolve_migration_url, resolve_url, transaction
+from aurora_cli.errors import PermissionDenied
 from aurora_cli.services import audit
 from aurora_cli.services.audit import Recorder
 from aurora_cli.settings import Settings
 
 KEYED_CHAIN_REVISION = "010"  # the revision that keys the audit chain (checkpoints start there)
 STATUS_KEYS = ("url", "running", "data_dir", "revision")  # SPEC §2: `db status --format json`
+INSUFFICIENT_PRIVILEGE = "42501"  # SQLSTATE: the role lacks a privilege
+
+
+def _role_of(url: str) -> str:
+    try:
+        return make_url(url).username or "the connecting role"
+    except Exception:
+        return "the connecting role"
+
+
+def cannot_migrate(url: str, cause: BaseException | None = None) -> PermissionDenied:
+    """The one sentence for a migration attempted as a role that does not own the schema."""
+    orig = getattr(cause, "orig", cause)
+    why = str(orig).strip().splitlines()[0] if orig is not None and str(orig).strip() else "permission denied"
+    return PermissionDenied(
+        f"the database role {_role_of(url)} may not read or change the schema's migrations ({why}): "
+        "migrations run as the role that owns the schema, so set migration_database_url in aurora.toml "
+        "(or AURORA_MIGRATION_DATABASE_URL) to that role's URL, e.g. "
+        "postgresql://aurora_migrate:PASSWORD@HOST:PORT/DATABASE, and rerun."
+    )
+
+
+def _is_insufficient_privilege(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) == INSUFFICIENT_PRIVILEGE
+
+
+@contextmanager
+def _migrating(url: str) -> Iterator[None]:
+    """Alembic's work on `url`: a role without the privilege is told, in one sentence, what is needed."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if _is_insufficient_privilege(exc):
+            raise cannot_migrate(url, exc) from exc
+        raise
 
 
 def status(settings: Settings) -> dict[str, Any]:
@@ -33,11 +72,16 @@ def status(settings: Settings) -> dict[str, Any]:
         shown = make_url(url).render_as_string(hide_password=True).replace("+psycopg", "")
         running = _answers(url)
         revision = None
+        problem = None
         if running:
             # The application role has no privilege on alembic_version: read it as the migration role
             # when one is configured (`migration_database_url`), else as database_url's role.
+            migration = resolve_migration_url(settings, start=False)
             try:
-                revision = migrate.current_revision(resolve_migration_url(settings, start=False))
+                revision = migrate.current_revision(migration)
+            except DBAPIError as exc:
+                if _is_insufficient_privilege(exc):
+                    problem = cannot_migrate(migration, exc).message
             except Exception:
                 revision = None
         return {
@@ -47,7 +91,7 @@ def status(settings: Settings) -> dict[str, Any]:
             "revision": revision,
             "embedded": False,
             "app_role": app_role(settings) if running else None,
-        }
+        } | ({"problem": problem} if problem else {})
     cluster = EmbeddedCluster(settings.data_dir)
     state = cluster.status()
     revision = None
@@ -180,7 +224,8 @@ class Migration:
 
 
 def current_revision(url: str) -> str | None:
-    return migrate.current_revision(url)
+    with _migrating(url):
+        return migrate.current_revision(url)
 
 
 def head_revision() -> str | None:
@@ -189,9 +234,10 @@ def head_revision() -> str | None:
 
 def upgrade(url: str, revision: str, *, engine: Engine, trail: Recorder) -> Migration:
     """Migrate up to `revision` and record it (DB_MIGRATE) through `engine` once the log exists."""
-    before = migrate.current_revision(url)
-    migrate.upgrade(url, revision)
-    after = migrate.current_revision(url)
+    with _migrating(url):
+        before = migrate.current_revision(url)
+        migrate.upgrade(url, revision)
+        after = migrate.current_revision(url)
     _audit_migration(engine, trail, Migration(before, after), after)
     return Migration(before, after)
 
@@ -204,10 +250,12 @@ def downgrade(
     Below revision 010 the keyed chain is gone (below 002 the chain itself): the migration rewrites
     the log, so the heads in this database's `checkpoint` no longer describe it. The checkpoint is
     then retired (renamed aside, kept), and the chain rebuilt by the next upgrade starts a new one."""
-    before = migrate.current_revision(url)
+    with _migrating(url):
+        before = migrate.current_revision(url)
     if revision != "base":
         _audit_migration(engine, trail, Migration(before, revision), revision)
-    migrate.downgrade(url, revision)
+    with _migrating(url):
+        migrate.downgrade(url, revision)
     if checkpoint is not None and not migrate.is_applied(url, KEYED_CHAIN_REVISION):
         audit.retire_checkpoint(checkpoint)
     return Migration(before, revision)

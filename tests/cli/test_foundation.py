@@ -223,7 +223,8 @@ def test_db_status_reports_the_external_database(cli):
     assert r.exit_code == 0, r
     doc = r.json()
     assert doc["running"] is True and doc["revision"] == head_revision()
-    assert set(doc) == {"url", "running", "data_dir", "revision"}
+    assert set(doc) == {"url", "running", "data_dir", "revision", "app_role"}  # SPEC §2 + the role (issue 10)
+    assert doc["app_role"]["name"] == "aurora_app"
 
 
 def test_db_downgrade_and_upgrade_an_external_database(cli):
