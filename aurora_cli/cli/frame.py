@@ -20,27 +20,29 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import typer
 from rich.markup import escape
 from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.orm import Session
 
 # typer >= 0.29 vendors click; this is the piece of it the frame needs.
 from typer._click.globals import get_current_context
 
 from aurora_cli.cli.exit_codes import ExitCode, UsageError, exit_code_for, outcome_of
 from aurora_cli.db.cluster import EmbeddedCluster
-from aurora_cli.db.engine import make_engine, resolve_url, set_scope, transaction
+from aurora_cli.db.engine import connection, make_engine, resolve_url, set_scope, transaction
 from aurora_cli.domain.permissions import WHO_MAY, Permission, Scope, allows
 from aurora_cli.errors import AuroraError, DatabaseUnavailable, InvalidInput, PermissionDenied, write_failed
 from aurora_cli.render.output import Output
 from aurora_cli.services import audit, auth
 from aurora_cli.services.locks import period_lock
 from aurora_cli.settings import Settings, load_settings, reach_settings
+
+if TYPE_CHECKING:  # the ORM is imported by the first command that opens an ORM session, not by the frame
+    from sqlalchemy.orm import Session
 
 # Options whose value is a secret (none should exist, SPEC §11: a password is never an argument;
 # but a user may still type one, and that invocation is audited too).
@@ -185,8 +187,8 @@ class Runtime:
         return self.user.user_id if self.user is not None else None
 
     def authenticate(self) -> None:
-        with self.transaction() as session:
-            self.user = auth.authenticate(session, auth.presented_token(self.settings))
+        with connection(self.engine) as conn:  # Core SQL: a simple read never loads the ORM models
+            self.user = auth.authenticate(conn, auth.presented_token(self.settings))
         # From the next transaction on, the database acts for this user (RLS reads the scope).
         self._set_scope(Scope.of(self.user))
 
@@ -239,9 +241,9 @@ class Runtime:
         if engine is None:
             return
         try:
-            with transaction(engine) as session:
+            with connection(engine) as conn:
                 row = audit.record_invocation(
-                    session,
+                    conn,
                     correlation_id=self.correlation_id,
                     user_id=self.user_id,
                     command=" ".join(redact(path.split()))[:100],

@@ -10,7 +10,7 @@ import typer
 from aurora_cli.cli.frame import Runtime, command
 from aurora_cli.cli.options import Chain, ChainFilter, Period, moment_option
 from aurora_cli.domain.permissions import Permission
-from aurora_cli.services import epochs, periods
+from aurora_cli.services import periods
 
 app = typer.Typer(help="Accounting periods: epochs and UTC days.", no_args_is_help=True)
 
@@ -92,6 +92,8 @@ def periods_sync(
         int | None, typer.Option("--to", min=0, help="Last epoch (default: the newest complete one).")
     ] = None,
 ) -> None:
+    from aurora_cli.services import epochs  # the RPC client and the models: `periods sync` only
+
     result = epochs.sync_epochs(rt.engine, chain, first=first, last=last, trail=rt.trail)
     rt.output.say(
         f"periods sync {chain}: {len(result.created)} epoch(s) registered"

@@ -35,16 +35,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.orm import Session
 
 from aurora_cli.db.engine import transaction
-from aurora_cli.db.models import AuditAction, AuditLog, User
 from aurora_cli.domain.canonical_json import jsonable
 from aurora_cli.errors import AuroraError, InvalidInput, NotFound, param
 from aurora_cli.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # the ORM models load only where rows are read back as objects (verify, list)
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
+
+    from aurora_cli.db.models import AuditLog
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x4155_4449  # 'AUDI'
@@ -233,8 +237,51 @@ def _ts(timestamp: datetime) -> str:
     return timestamp.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+@dataclass
+class WrittenRow:
+    """An audit row as `record` wrote it: the columns `keyed_row_hash` reads, and its `seq`."""
+
+    log_id: uuid.UUID
+    user_id: uuid.UUID | None
+    action: str
+    resource_type: str
+    resource_id: str | None
+    before_snapshot: Any
+    after_snapshot: Any
+    change_hash: str
+    reason: str | None
+    correlation_id: uuid.UUID
+    timestamp: datetime
+    previous_hash: str
+    hash_scheme: str
+    key_id: str | None
+    ip_address: str | None = None
+    user_agent: str | None = None
+    row_hash: str | None = None
+    seq: int | None = None
+
+
+# Core SQL rather than the ORM model: every invocation writes a row, most need no model otherwise.
+_HEAD_HASH = text("SELECT row_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+_INSERT_ROW = text(
+    """
+    INSERT INTO audit_log (log_id, user_id, action, resource_type, resource_id, before_snapshot,
+                           after_snapshot, change_hash, reason, correlation_id, timestamp, previous_hash,
+                           row_hash, hash_scheme, key_id)
+    VALUES (:log_id, :user_id, CAST(:action AS audit_action), :resource_type, :resource_id,
+            CAST(:before_snapshot AS jsonb), CAST(:after_snapshot AS jsonb), :change_hash, :reason,
+            :correlation_id, :timestamp, :previous_hash, :row_hash, :hash_scheme, :key_id)
+    RETURNING seq
+    """
+)
+
+
+def _jsonb(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
 def record(
-    session: Session,
+    session: Session | Connection,
     *,
     action: str,
     resource_type: str,
@@ -245,19 +292,22 @@ def record(
     after: Any = None,
     reason: str | None = None,
     key: AuditKey | None = None,
-) -> AuditLog:
+) -> WrittenRow:
     """Append one audit row in the caller's transaction, hashed with `key` (default: the keyring's)."""
     key = key or load_keyring().current
     # What AUDITORs read never holds a credential, whoever wrote the row.
     resource_id = redact_text(resource_id)[:100] if resource_id is not None else None
     reason = redact_text(reason) if reason is not None else None
+    flush = getattr(session, "flush", None)
+    if flush is not None:  # an ORM session: the rows this one records (a new user, …) go in first
+        flush()
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-    previous = session.scalar(select(AuditLog.row_hash).order_by(AuditLog.seq.desc()).limit(1)) or GENESIS
+    previous = session.scalar(_HEAD_HASH) or GENESIS
     now = datetime.now(UTC)
-    row = AuditLog(
+    row = WrittenRow(
         log_id=uuid.uuid4(),
         user_id=user_id,
-        action=action,
+        action=str(getattr(action, "value", action)),
         resource_type=resource_type,
         resource_id=resource_id,
         before_snapshot=jsonable(before) if before is not None else None,
@@ -271,8 +321,11 @@ def record(
         key_id=key.key_id,
     )
     row.row_hash = keyed_row_hash(previous, row, key)
-    session.add(row)
-    session.flush()
+    values = dataclasses.asdict(row)
+    del values["ip_address"], values["user_agent"], values["seq"]
+    values["before_snapshot"] = _jsonb(row.before_snapshot)
+    values["after_snapshot"] = _jsonb(row.after_snapshot)
+    row.seq = session.execute(_INSERT_ROW, values).scalar_one()
     return row
 
 
@@ -299,7 +352,7 @@ class AuditTrail:
         before: Any = None,
         after: Any = None,
         reason: str | None = None,
-    ) -> AuditLog:
+    ) -> WrittenRow:
         return record(
             session,
             action=action,
@@ -329,7 +382,7 @@ def record_invocation(
     outcome: str,
     error: str | None,
     key: AuditKey | None = None,
-) -> AuditLog:
+) -> WrittenRow:
     """The invocation's own COMMAND row; `outcome` is the caller's word for `exit_code`.
 
     `command` and `argv` must already be redacted (`redact_words`): the row is readable by AUDITORs.
@@ -383,6 +436,7 @@ def verify(
     `marks` are heads recorded outside the database (`read_checkpoint`, `read_anchor`): a row that
     differs from one, or a log that ends before one, is reported too (rehashed or truncated tails).
     """
+    from aurora_cli.db.models import AuditLog
     keyring = keyring or load_keyring()
     expected = {}
     for mark in marks:
@@ -423,6 +477,7 @@ def verify(
 def _walk(
     session: Session, batch: int, keyring: Keyring, expected: dict[int, HeadMark], seen: set[int]
 ) -> ChainVerdict:
+    from aurora_cli.db.models import AuditLog
     previous = GENESIS
     checked = 0
     last_seq = 0
@@ -593,6 +648,7 @@ ENTRY_COLUMNS = [
 
 def audit_action(value: str) -> str:
     """An AuditAction name, any case; anything else is refused before it reaches the database."""
+    from aurora_cli.db.models import AuditAction
     name = value.strip().upper()
     if name not in AuditAction.__members__:
         raise InvalidInput(
@@ -615,6 +671,7 @@ def list_entry_rows(
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Entries newest first, as `ENTRY_COLUMNS` rows with the acting user's name."""
+    from aurora_cli.db.models import User
     user_id = None
     if username:
         user_id = session.scalar(select(User.user_id).where(User.username == username))
@@ -649,6 +706,7 @@ def list_entries(
     until: datetime | None = None,
     limit: int = 100,
 ) -> list[AuditLog]:
+    from aurora_cli.db.models import AuditLog
     query = select(AuditLog)
     if user_id is not None:
         query = query.where(AuditLog.user_id == user_id)
@@ -668,4 +726,5 @@ def list_entries(
 
 
 def count(session: Session) -> int:
+    from aurora_cli.db.models import AuditLog
     return session.scalar(select(func.count()).select_from(AuditLog)) or 0

@@ -18,16 +18,21 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import bcrypt
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, text
 
-from aurora_cli.db.models import Chain, Partner, User, UserToken
 from aurora_cli.domain.permissions import Role
 from aurora_cli.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, param
 from aurora_cli.services.audit import AuditTrail, Recorder
 from aurora_cli.settings import Settings
+
+if TYPE_CHECKING:  # the ORM models are imported by the functions that build or change rows
+    from sqlalchemy import Connection
+    from sqlalchemy.orm import Session
+
+    from aurora_cli.db.models import User
 
 SESSION_DAYS = 30
 SERVICE_TOKEN_DAYS = 90  # a service token expires unless its creator opts out, audited
@@ -140,6 +145,7 @@ def add_user(
     trail: Recorder | None = None,
 ) -> User:
     """Create a user; audited through `trail` (None only where fixtures seed users)."""
+    from aurora_cli.db.models import Chain, Partner, User
     role = role.upper()
     errors: list[tuple[str, str]] = []
     if role not in Role.__members__:
@@ -181,6 +187,7 @@ def add_user(
 
 
 def get_user(session: Session, username: str) -> User:
+    from aurora_cli.db.models import User
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"no user named {username!r}: see `aurora users list`.")
@@ -188,6 +195,7 @@ def get_user(session: Session, username: str) -> User:
 
 
 def list_users(session: Session) -> list[User]:
+    from aurora_cli.db.models import User
     return list(session.scalars(select(User).order_by(User.username)))
 
 
@@ -198,6 +206,7 @@ def deactivate_user(session: Session, trail: Recorder, username: str) -> dict:
     lock everyone out of user administration. The active ADMIN rows are locked FOR UPDATE first, so
     two ADMINs deactivating each other at once cannot both pass the check.
     """
+    from aurora_cli.db.models import User, UserToken
     user = get_user(session, username)
     if user.is_active and str(getattr(user.role, "value", user.role)) == Role.ADMIN:
         active_admins = session.scalars(
@@ -253,6 +262,7 @@ def issue_token(
     session: Session, user: User, *, kind: str, expires_days: int | None, name: str | None = None
 ) -> str:
     """Create a token, store its hash, return the token itself (shown once)."""
+    from aurora_cli.db.models import UserToken
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
     session.add(
@@ -305,6 +315,7 @@ def create_service_token(
 
 def login(session: Session, trail: Recorder, *, username: str, password: str) -> tuple[User, str]:
     """Check the password and issue a session token (audited)."""
+    from aurora_cli.db.models import User
     user = session.scalar(select(User).where(User.username == username))
     # Same sentence and the same bcrypt work for an unknown user and a wrong password: neither the
     # answer nor its timing reveals which usernames exist.
@@ -333,6 +344,7 @@ def logout(session: Session, trail: AuditTrail, token: str) -> AuthenticatedUser
 
 
 def revoke_token(session: Session, token: str) -> bool:
+    from aurora_cli.db.models import UserToken
     row = session.scalar(select(UserToken).where(UserToken.token_hash == _token_hash(token)))
     if row is None or row.revoked_at is not None:
         return False
@@ -340,33 +352,40 @@ def revoke_token(session: Session, token: str) -> bool:
     return True
 
 
-def authenticate(session: Session, token: str | None) -> AuthenticatedUser:
+_TOKEN_USER = text(
+    """
+    SELECT t.token_id, t.revoked_at, t.expires_at, u.user_id, u.username, u.role::text AS role, u.partner_id,
+           u.allowed_chain_ids, u.allowed_validator_keys, u.is_active
+    FROM user_tokens t JOIN users u ON u.user_id = t.user_id
+    WHERE t.token_hash = :token_hash
+    """
+)
+_TOKEN_USED = text("UPDATE user_tokens SET last_used_at = :now WHERE token_id = :token_id")
+
+
+def authenticate(session: Session | Connection, token: str | None) -> AuthenticatedUser:
     if not token:
         raise NotAuthenticated(
             f"not logged in: run `aurora login {param('username')} U`, or set AURORA_TOKEN to a service token."
         )
     now = datetime.now(UTC)
-    row = session.execute(
-        select(UserToken, User)
-        .join(User, User.user_id == UserToken.user_id)
-        .where(UserToken.token_hash == _token_hash(token))
-    ).first()
-    if row is None:
+    # Core SQL, not the ORM models: every authenticated command passes here, most need no model.
+    user = session.execute(_TOKEN_USER, {"token_hash": _token_hash(token)}).first()
+    if user is None:
         raise NotAuthenticated(
             "the token is not valid for this database: log in again or use a current token."
         )
-    token_row, user = row
-    if token_row.revoked_at is not None:
+    if user.revoked_at is not None:
         raise NotAuthenticated("the token was revoked: log in again.")
-    if token_row.expires_at is not None and token_row.expires_at <= now:
+    if user.expires_at is not None and user.expires_at <= now:
         raise NotAuthenticated("the token has expired: log in again, or create a new service token.")
     if not user.is_active:
         raise NotAuthenticated(f"user {user.username!r} is deactivated: ask an ADMIN.")
-    token_row.last_used_at = now
+    session.execute(_TOKEN_USED, {"token_id": user.token_id, "now": now})
     return AuthenticatedUser(
         user_id=user.user_id,
         username=user.username,
-        role=str(getattr(user.role, "value", user.role)),
+        role=user.role,
         partner_id=str(user.partner_id) if user.partner_id else None,
         allowed_chain_ids=tuple(user.allowed_chain_ids) if user.allowed_chain_ids else None,
         allowed_validator_keys=tuple(user.allowed_validator_keys) if user.allowed_validator_keys else None,

@@ -8,13 +8,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, text
 
-from aurora_cli.db.models import CanonicalPeriod, Chain
 from aurora_cli.errors import Conflict, InvalidInput, MissingInput, NotFound, param
 from aurora_cli.services.audit import Recorder
+
+if TYPE_CHECKING:  # the ORM models load in the functions that need them: `periods list` does not
+    from sqlalchemy.orm import Session
+
+    from aurora_cli.db.models import CanonicalPeriod, Chain
 
 PERIOD_COLUMNS = [
     "period_id",
@@ -28,6 +32,7 @@ PERIOD_COLUMNS = [
 
 
 def get_chain(session: Session, chain_id: str) -> Chain:
+    from aurora_cli.db.models import Chain
     chain = session.get(Chain, chain_id)
     if chain is None:
         known = ", ".join(session.scalars(select(Chain.chain_id).order_by(Chain.chain_id))) or "none"
@@ -68,6 +73,7 @@ def check_identifier(chain: Chain, identifier: str) -> None:
 
 
 def find_period(session: Session, chain_id: str, identifier: str) -> CanonicalPeriod | None:
+    from aurora_cli.db.models import CanonicalPeriod
     return session.scalar(
         select(CanonicalPeriod).where(
             CanonicalPeriod.chain_id == chain_id, CanonicalPeriod.period_identifier == identifier
@@ -98,6 +104,7 @@ def resolve_period(session: Session, chain_id: str, identifier: str) -> tuple[Ca
 def _insert(
     session: Session, chain: Chain, identifier: str, start: datetime, end: datetime
 ) -> CanonicalPeriod:
+    from aurora_cli.db.models import CanonicalPeriod
     period = CanonicalPeriod(
         chain_id=chain.chain_id, period_identifier=identifier, period_start=start, period_end=end
     )
@@ -134,6 +141,7 @@ def add_period(
 def _register(
     session: Session, chain_id: str, identifier: str, start: datetime | None, end: datetime | None
 ) -> tuple[CanonicalPeriod, bool]:
+    from aurora_cli.db.models import CanonicalPeriod
     chain = get_chain(session, chain_id)
     check_identifier(chain, identifier)
     derived = derived_bounds(chain, identifier)
@@ -172,12 +180,14 @@ def _register(
     return _insert(session, chain, identifier, start, end), True
 
 
-def list_periods(session: Session, chain_id: str | None = None) -> list[CanonicalPeriod]:
-    query = select(CanonicalPeriod).order_by(CanonicalPeriod.chain_id, CanonicalPeriod.period_start)
+def list_periods(session: Session, chain_id: str | None = None) -> list[Any]:
+    """The periods (rows with the `PERIOD_COLUMNS` as attributes), by chain and start; Core SQL, so a
+    simple read does not load the ORM models."""
     if chain_id:
         get_chain(session, chain_id)
-        query = query.where(CanonicalPeriod.chain_id == chain_id)
-    return list(session.scalars(query))
+    query = f"SELECT {', '.join(PERIOD_COLUMNS)} FROM canonical_periods"
+    query += " WHERE chain_id = :chain_id" if chain_id else ""
+    return list(session.execute(text(query + " ORDER BY chain_id, period_start"), {"chain_id": chain_id}))
 
 
 @dataclass(frozen=True)
@@ -189,8 +199,16 @@ class FinalizeResult:
 
 def finalize(session: Session, trail: Recorder, chain_id: str) -> FinalizeResult:
     """Mark final (audited) every period with at least `finality_lag` newer periods of its chain."""
+    from aurora_cli.db.models import CanonicalPeriod
+
     chain = get_chain(session, chain_id)
-    periods = list_periods(session, chain_id)
+    periods = list(
+        session.scalars(
+            select(CanonicalPeriod)
+            .where(CanonicalPeriod.chain_id == chain_id)
+            .order_by(CanonicalPeriod.chain_id, CanonicalPeriod.period_start)
+        )
+    )
     finalized: list[str] = []
     waiting: list[str] = []
     already = 0
