@@ -231,14 +231,7 @@ def export_statement(
         provisional=doc.provisional,
         files=files,
     )
-    if audit is not None:
-        audit(
-            session,
-            action="EXPORT_STATEMENT",
-            resource_type="statement",
-            resource_id=doc.statement_number[:100],
-            after=result.audit_after(),
-        )
+    _audit_statement_export(session, audit, doc.statement_number, result.audit_after())
     return result
 
 
@@ -283,15 +276,15 @@ def export_issued_revision(
         provisional=bool(chosen.provisional),
         files=files,
     )
-    if audit is not None:
-        audit(
-            session,
-            action="EXPORT_STATEMENT",
-            resource_type="statement",
-            resource_id=chosen.statement_number[:100],
-            after=result.audit_after() | {"revision": chosen.revision, "retrieved": True},
-        )
+    _audit_statement_export(
+        session, audit, chosen.statement_number, result.audit_after() | {"revision": chosen.revision, "retrieved": True}
+    )
     return result, chosen
+
+
+def _audit_statement_export(session: Session, audit: Recorder | None, number: str, after: dict[str, Any]) -> None:
+    if audit is not None:
+        audit(session, action="EXPORT_STATEMENT", resource_type="statement", resource_id=number[:100], after=after)
 
 
 def _pack_folder(out: Path) -> Path:

@@ -11,7 +11,6 @@ design; nothing is read from outside the repository.
 from __future__ import annotations
 
 import re
-
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta

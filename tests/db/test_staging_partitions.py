@@ -13,6 +13,7 @@ import uuid
 
 import psycopg
 import pytest
+
 from aurora_cli.db.migrate import downgrade, head_revision, upgrade
 
 SOL = "solana-mainnet"

@@ -37,6 +37,7 @@ from aurora_cli.db.models import (
     StatementDocument as DocumentRow,
 )
 from aurora_cli.domain.money import money_context, pro_rata_quantize_18
+from aurora_cli.domain.permissions import Scope
 from aurora_cli.domain.tiers import (
     TierMode,
     TierTable,
@@ -44,7 +45,6 @@ from aurora_cli.domain.tiers import (
     commission_before_limits,
     rate_reached_bps,
 )
-from aurora_cli.domain.permissions import Scope
 from aurora_cli.errors import NotFound, PermissionDenied
 from aurora_cli.render.statement import (
     ChainSection,
