@@ -275,13 +275,15 @@ def constrained_insert(engine, period_id) -> None:
     """Reference: the period's typed reward rows INSERT … SELECT'ed into a table with the same indexes and FKs."""
     with transaction(engine) as session:
         session.execute(text("CREATE TABLE ref_rewards (LIKE canonical_stake_rewards INCLUDING ALL)"))
-        for column, target in (
-            ("chain_id", "chains (chain_id)"),
-            ("period_id", "canonical_periods (period_id)"),
-            ("source_provider_id", "providers (provider_id)"),
-            ("source_payload_id", "staging_payloads (payload_id)"),
-        ):
-            session.execute(text(f"ALTER TABLE ref_rewards ADD FOREIGN KEY ({column}) REFERENCES {target}"))
+        # The real table's foreign keys, read from the catalogue, so the reference keeps up with the schema.
+        foreign_keys = session.execute(
+            text(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+                " WHERE conrelid = 'canonical_stake_rewards'::regclass AND contype = 'f' ORDER BY conname"
+            )
+        ).scalars()
+        for definition in list(foreign_keys):
+            session.execute(text(f"ALTER TABLE ref_rewards ADD {definition}"))
     started = time.perf_counter()
     with transaction(engine) as session:
         session.execute(

@@ -35,11 +35,19 @@ def get_chain(session: Session, chain_id: str) -> Chain:
     from aurora_cli.db.models import Chain
     chain = session.get(Chain, chain_id)
     if chain is None:
-        known = ", ".join(session.scalars(select(Chain.chain_id).order_by(Chain.chain_id))) or "none"
-        raise NotFound(
-            f"unknown chain {chain_id!r} (known: {known}): run `aurora config apply` or fix {param('chain')}."
-        )
+        raise _unknown_chain(session, chain_id)
     return chain
+
+
+def require_chain(session: Session, chain_id: str) -> None:
+    """`get_chain`'s check in Core SQL, for reads that must not load the ORM models."""
+    if session.execute(text("SELECT 1 FROM chains WHERE chain_id = :c"), {"c": chain_id}).first() is None:
+        raise _unknown_chain(session, chain_id)
+
+
+def _unknown_chain(session: Session, chain_id: str) -> NotFound:
+    known = ", ".join(session.scalars(text("SELECT chain_id FROM chains ORDER BY chain_id"))) or "none"
+    return NotFound(f"unknown chain {chain_id!r} (known: {known}): run `aurora config apply` or fix {param('chain')}.")
 
 
 def _period_type(chain: Chain) -> str:
@@ -184,7 +192,7 @@ def list_periods(session: Session, chain_id: str | None = None) -> list[Any]:
     """The periods (rows with the `PERIOD_COLUMNS` as attributes), by chain and start; Core SQL, so a
     simple read does not load the ORM models."""
     if chain_id:
-        get_chain(session, chain_id)
+        require_chain(session, chain_id)
     query = f"SELECT {', '.join(PERIOD_COLUMNS)} FROM canonical_periods"
     query += " WHERE chain_id = :chain_id" if chain_id else ""
     return list(session.execute(text(query + " ORDER BY chain_id, period_start"), {"chain_id": chain_id}))

@@ -68,10 +68,11 @@ def test_simple_reads_run_without_the_orm_models(admin_cli, reader_env):
     assert json.loads(who.stdout[: who.stdout.rindex("}") + 1])["username"] == "reader"
     assert not set(HEAVY) & modules, sorted(set(HEAVY) & modules)
 
-    periods, modules = run_cli("--format", "json", "periods", "list", env=reader_env)
-    assert periods.returncode == 0, periods.stderr
-    assert [p["period_identifier"] for p in json.loads(periods.stdout)] == ["850"]
-    assert "aurora_cli.db.models" not in modules
+    for chain_words in ((), ("--chain", "solana-mainnet")):  # the chain check is Core SQL too
+        periods, modules = run_cli("--format", "json", "periods", "list", *chain_words, env=reader_env)
+        assert periods.returncode == 0, periods.stderr
+        assert [p["period_identifier"] for p in json.loads(periods.stdout)] == ["850"]
+        assert "aurora_cli.db.models" not in modules
 
     # Both invocations were audited (Core SQL, keyed chain) and the chain still verifies.
     rows = sql(
@@ -79,7 +80,7 @@ def test_simple_reads_run_without_the_orm_models(admin_cli, reader_env):
         "SELECT resource_id, after_snapshot->>'exit_code' FROM audit_log a JOIN users u USING (user_id)"
         " WHERE u.username = 'reader' AND action = 'COMMAND' ORDER BY seq",
     )
-    assert rows == [("whoami", "0"), ("periods list", "0")]
+    assert rows == [("whoami", "0"), ("periods list", "0"), ("periods list", "0")]
     verify = admin_cli("audit", "verify")
     assert verify.exit_code == 0 and "intact" in verify.stderr + verify.stdout, verify
 
