@@ -16,7 +16,7 @@ import sys
 import traceback
 import typing
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -349,7 +349,7 @@ def global_options() -> GlobalOptions:
 
 
 def run_command(
-    path: str, permission: Permission | None, body: Callable[[Runtime], Any], *, chain: str | None = None
+    path: str, permission: Permission | None, body: Callable[[Runtime], Any], *, chains: Sequence[str] = ()
 ) -> None:
     """Run one invocation under the frame and exit with its code."""
     options = global_options()
@@ -361,7 +361,7 @@ def run_command(
     try:
         if permission is not None:
             rt.require(permission)
-            if chain is not None:
+            for chain in chains:  # every --chain of a multi-chain command, not just the first
                 rt.require_chain(chain)
         result = body(rt)
         if isinstance(result, int):
@@ -448,9 +448,8 @@ def command(
         @functools.wraps(fn)
         def wrapper(**kwargs: Any) -> None:
             chain = kwargs.get("chain")
-            run_command(
-                path, permission, lambda rt: fn(rt, **kwargs), chain=chain if isinstance(chain, str) else None
-            )
+            chains = [chain] if isinstance(chain, str) else [c for c in chain or () if isinstance(c, str)]
+            run_command(path, permission, lambda rt: fn(rt, **kwargs), chains=chains)
 
         wrapper.__signature__ = signature.replace(parameters=params, return_annotation=None)  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in params}
