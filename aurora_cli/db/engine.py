@@ -26,12 +26,18 @@ if TYPE_CHECKING:  # the ORM (~40 ms, ~0.2 s with the models) is imported by the
 AccessContext = Scope
 
 
+def sqlalchemy_url(url: str) -> str:
+    """Accept plain libpq URLs too; SQLAlchemy needs the psycopg 3 driver named. (Here, not in
+    db.migrate, so that running on an external URL does not import Alembic, ~0.1 s.)"""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
 def resolve_url(settings: Settings, *, start: bool = True) -> str:
     """The URL the application runs on: the configured one, or the embedded cluster's as aurora_app."""
     if settings.database_url:
-        # Imported here: db.migrate brings Alembic (~0.15 s), which only migrating commands need.
-        from aurora_cli.db.migrate import sqlalchemy_url
-
         return sqlalchemy_url(settings.database_url)
     cluster = EmbeddedCluster(settings.data_dir)
     if start:
@@ -42,7 +48,6 @@ def resolve_url(settings: Settings, *, start: bool = True) -> str:
 def resolve_migration_url(settings: Settings, *, start: bool = True) -> str:
     """The URL migrations run on: `migration_database_url`, else `database_url`, else the embedded
     cluster as aurora_migrate (so the objects it creates are owned by that role)."""
-    from aurora_cli.db.migrate import sqlalchemy_url  # Alembic: only migrating commands pay for it
 
     if settings.migration_database_url:
         return sqlalchemy_url(settings.migration_database_url)

@@ -14,15 +14,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
+from aurora_cli.db.engine import sqlalchemy_url  # noqa: F401  (also this module's public name)
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
-
-
-def sqlalchemy_url(url: str) -> str:
-    """Accept plain libpq URLs too; SQLAlchemy needs the psycopg 3 driver named."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
 
 
 def alembic_config(url: str) -> Config:

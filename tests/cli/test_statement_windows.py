@@ -193,3 +193,21 @@ def test_a_partner_on_two_chains_gets_one_pack_with_a_section_per_chain(quarter,
     assert f"{sol_total} lamports" in text and f"{eth_total} wei" in text
     verdict = quarter("statements", "verify", str(out))
     assert verdict.exit_code == 0 and "authentic and current" in verdict.stderr
+
+
+def test_a_user_limited_to_one_chain_gets_no_two_chain_pack(quarter, tmp_path):
+    quarter.add_user("fin-sol", "FINANCE", "password-123", "--chains", SOL)
+    quarter.login_as("fin-sol", "password-123")
+    for chains in ((SOL, ETH), (ETH, SOL)):  # whichever --chain comes first
+        out = tmp_path / "-".join(chains)
+        chain_args = [a for c in chains for a in ("--chain", c)]
+        r = quarter("export", "statement", "--partner", "Helios Capital", *chain_args, "--quarter", "2025Q3",
+                    "--format", "pack", "--out", str(out))
+        assert r.exit_code == 4, r
+        assert ETH in squash(r.stderr) and "Traceback" not in r.stderr
+        assert not out.exists()
+    alone = tmp_path / "sol"
+    r = quarter("export", "statement", "--partner", "Helios Capital", "--chain", SOL, "--quarter", "2025Q3",
+                "--format", "pack", "--out", str(alone))
+    assert r.exit_code == 0, r
+    assert (alone / "SHA256SUMS").exists()
