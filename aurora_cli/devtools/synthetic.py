@@ -38,31 +38,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
-BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+from aurora_cli.domain.validator_keys import base58_encode
+
 BPS = 10_000
-
-
-def base58_encode(data: bytes) -> str:
-    """Bitcoin/Solana base58 of ``data`` (leading zero bytes become leading ``1``s)."""
-    number = int.from_bytes(data, "big")
-    digits: list[str] = []
-    while number:
-        number, rest = divmod(number, 58)
-        digits.append(BASE58_ALPHABET[rest])
-    leading_zeros = len(data) - len(data.lstrip(b"\0"))
-    return "1" * leading_zeros + "".join(reversed(digits))
-
-
-def base58_decode(text: str) -> bytes:
-    """Inverse of ``base58_encode``; raises ``ValueError`` on a character outside the alphabet."""
-    number = 0
-    for char in text:
-        index = BASE58_ALPHABET.find(char)
-        if index < 0:
-            raise ValueError(f"{char!r} is not a base58 character")
-        number = number * 58 + index
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
-    return b"\0" * (len(text) - len(text.lstrip("1"))) + body
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,13 @@ from aurora_cli.devtools.synthetic import (
     SOLANA_SAMPLE_STAKERS,
     SOLANA_SAMPLE_VALIDATORS,
     ExpectedPnl,
-    base58_decode,
-    base58_encode,
     consecutive_periods,
     write_agreements,
     write_period_file,
     write_samples,
 )
 from aurora_cli.domain.agreement_file import load_agreement_file
+from aurora_cli.domain.validator_keys import base58_decode, base58_encode
 from aurora_cli.providers.file_format import LineError, MetaRecord, RewardsRecord, read_import_file
 
 REPO = Path(__file__).resolve().parents[2]
