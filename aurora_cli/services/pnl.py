@@ -17,6 +17,7 @@ from aurora_cli.domain.money import money_context
 from aurora_cli.domain.permissions import Scope
 from aurora_cli.errors import NotFound
 from aurora_cli.services.periods import get_chain, get_period
+from aurora_cli.services.scoping import limit_conditions
 
 _UPSERT_PNL = text(
     """
@@ -147,12 +148,7 @@ def pnl_rows(
     if validator is not None:
         params["validator"] = validator
         where.append("p.validator_key = :validator")
-    if scope is not None and scope.allowed_chain_ids is not None:
-        params["scope_chains"] = list(scope.allowed_chain_ids)
-        where.append("p.chain_id = ANY(:scope_chains)")
-    if scope is not None and scope.allowed_validator_keys is not None:
-        params["scope_validators"] = list(scope.allowed_validator_keys)
-        where.append("p.validator_key = ANY(:scope_validators)")
+    where += limit_conditions(scope, "p", params)
     rows = (
         session.execute(
             text(

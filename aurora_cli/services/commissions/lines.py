@@ -17,6 +17,7 @@ from aurora_cli.domain.money import money_context
 from aurora_cli.domain.permissions import Scope
 from aurora_cli.errors import NotFound, PermissionDenied
 from aurora_cli.services.periods import get_chain, get_period
+from aurora_cli.services.scoping import limit_conditions
 from aurora_cli.services.statements import PARTNER_VISIBLE
 
 LINE_COLUMNS = [
@@ -97,12 +98,7 @@ def commission_lines(
             raise NotFound(f"no partner named {partner_name!r}: see `aurora agreements list`.")
         params["partner_name"] = partner_name
         where.append("p.partner_name = :partner_name")
-    if scope is not None and scope.allowed_chain_ids is not None:
-        params["scope_chains"] = list(scope.allowed_chain_ids)
-        where.append("l.chain_id = ANY(:scope_chains)")
-    if scope is not None and scope.allowed_validator_keys is not None:
-        params["scope_validators"] = list(scope.allowed_validator_keys)
-        where.append("(l.validator_key IS NULL OR l.validator_key = ANY(:scope_validators))")
+    where += limit_conditions(scope, "l", params, null_validator_visible=True)
     if own_partner_id is not None:
         params["own_partner_id"] = uuid.UUID(str(own_partner_id))
         # SPEC §11: a PARTNER sees its own lines, and only once its statement is released.

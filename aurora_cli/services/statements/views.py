@@ -19,6 +19,7 @@ from aurora_cli.domain.permissions import Scope
 from aurora_cli.errors import InvalidInput, NotFound, PermissionDenied
 from aurora_cli.services.finance_errors import InvalidField
 from aurora_cli.services.periods import get_chain, get_period
+from aurora_cli.services.scoping import limit_conditions
 from aurora_cli.services.statements.selection import get_partner, month_bounds
 
 # What a PARTNER user may see of their own partner's statements and lines (SPEC §11).
@@ -181,10 +182,7 @@ def visibility(scope: Scope, params: dict[str, Any], *, alias: str = "s") -> lis
         where.append(f"{alias}.status::text = ANY(:scope_statuses)")
         params["scope_statuses"] = [status.value for status in PARTNER_VISIBLE]
         params["scope_partner"] = partner
-    if scope.allowed_chain_ids is not None:
-        where.append(f"{alias}.chain_id = ANY(:scope_chains)")
-        params["scope_chains"] = list(scope.allowed_chain_ids)
-    return where
+    return where + limit_conditions(scope, alias, params, validators=False)
 
 
 def statement_label(row: dict[str, Any]) -> str:
